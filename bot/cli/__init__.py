@@ -1,0 +1,1 @@
+"""Subcommands of the `schedbot` command line."""

@@ -1,0 +1,180 @@
+"""Half-open intervals ``[start, end)``: merge, intersect, subtract by sort and sweep.
+
+Two layers share one algorithm:
+
+* ``Span`` is a pair of integers (UTC epoch seconds).  The slot search works on spans because integer
+  comparisons are several times cheaper than comparisons of aware datetimes.
+* ``Interval`` is the public, aware-datetime value object; its functions convert to spans and back.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+__all__ = [
+    "Interval",
+    "Span",
+    "from_epoch",
+    "intersect",
+    "intersect_spans",
+    "merge",
+    "merge_spans",
+    "subtract",
+    "subtract_spans",
+    "to_epoch_ceil",
+    "to_epoch_floor",
+    "total_seconds",
+]
+
+Span = tuple[int, int]
+
+
+def to_epoch_floor(moment: datetime) -> int:
+    """Epoch seconds of an aware datetime, rounded down (sub-second parts widen busy time, never shrink it)."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"naive datetime {moment.isoformat()} has no time zone")
+    return math.floor(moment.timestamp())
+
+
+def to_epoch_ceil(moment: datetime) -> int:
+    """Epoch seconds of an aware datetime, rounded up."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"naive datetime {moment.isoformat()} has no time zone")
+    return math.ceil(moment.timestamp())
+
+
+def from_epoch(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Interval:
+    """An aware, half-open interval ``[start, end)``; stored in UTC."""
+
+    start: datetime
+    end: datetime
+    # Epoch seconds, computed once: the slot search compares integers, not datetimes.
+    _span: Span = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        for name in ("start", "end"):
+            value: datetime = getattr(self, name)
+            if value.tzinfo is None or value.utcoffset() is None:
+                raise ValueError(f"interval {name} {value.isoformat()} has no time zone")
+            if value.utcoffset() != timedelta(0) or value.tzinfo is not UTC:
+                object.__setattr__(self, name, value.astimezone(UTC))
+        if self.end < self.start:
+            raise ValueError(f"interval ends ({self.end.isoformat()}) before it starts ({self.start.isoformat()})")
+        object.__setattr__(self, "_span", (to_epoch_floor(self.start), to_epoch_ceil(self.end)))
+
+    @property
+    def duration(self) -> timedelta:
+        return self.end - self.start
+
+    @property
+    def empty(self) -> bool:
+        return self.end <= self.start
+
+    def overlaps(self, other: Interval) -> bool:
+        return self.start < other.end and other.start < self.end
+
+    def contains(self, other: Interval) -> bool:
+        return self.start <= other.start and other.end <= self.end
+
+    def span(self) -> Span:
+        return self._span
+
+    @classmethod
+    def from_span(cls, span: Span) -> Interval:
+        return cls(from_epoch(span[0]), from_epoch(span[1]))
+
+
+# --- spans -------------------------------------------------------------------------------------------
+
+
+def merge_spans(spans: Iterable[Span]) -> list[Span]:
+    """Sorted, disjoint, non-adjacent spans covering the same points; empty spans dropped."""
+    ordered = sorted(s for s in spans if s[1] > s[0])
+    out: list[Span] = []
+    if not ordered:
+        return out
+    cur_start, cur_end = ordered[0]
+    for start, end in ordered:
+        if start <= cur_end:
+            if end > cur_end:
+                cur_end = end
+        else:
+            out.append((cur_start, cur_end))
+            cur_start, cur_end = start, end
+    out.append((cur_start, cur_end))
+    return out
+
+
+def intersect_spans(a: Sequence[Span], b: Sequence[Span]) -> list[Span]:
+    """Intersection of two merged span lists (both sorted and disjoint)."""
+    out: list[Span] = []
+    i = j = 0
+    while i < len(a) and j < len(b):
+        start = max(a[i][0], b[j][0])
+        end = min(a[i][1], b[j][1])
+        if start < end:
+            out.append((start, end))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+def subtract_spans(base: Sequence[Span], remove: Sequence[Span]) -> list[Span]:
+    """``base`` minus ``remove``; both merged (sorted and disjoint)."""
+    out: list[Span] = []
+    j = 0
+    n = len(remove)
+    for start, end in base:
+        cur = start
+        while j < n and remove[j][1] <= cur:
+            j += 1
+        k = j
+        while k < n and remove[k][0] < end:
+            r_start, r_end = remove[k]
+            if r_start > cur:
+                out.append((cur, r_start))
+            if r_end > cur:
+                cur = r_end
+            if cur >= end:
+                break
+            k += 1
+        if cur < end:
+            out.append((cur, end))
+    return out
+
+
+def total_seconds(spans: Iterable[Span]) -> int:
+    return sum(end - start for start, end in spans)
+
+
+# --- aware intervals -----------------------------------------------------------------------------------
+
+
+def _spans(intervals: Iterable[Interval]) -> list[Span]:
+    return [iv.span() for iv in intervals]
+
+
+def _intervals(spans: Iterable[Span]) -> list[Interval]:
+    return [Interval.from_span(s) for s in spans]
+
+
+def merge(intervals: Iterable[Interval]) -> list[Interval]:
+    return _intervals(merge_spans(_spans(intervals)))
+
+
+def intersect(a: Iterable[Interval], b: Iterable[Interval]) -> list[Interval]:
+    return _intervals(intersect_spans(merge_spans(_spans(a)), merge_spans(_spans(b))))
+
+
+def subtract(base: Iterable[Interval], remove: Iterable[Interval]) -> list[Interval]:
+    return _intervals(subtract_spans(merge_spans(_spans(base)), merge_spans(_spans(remove))))

@@ -1,0 +1,382 @@
+"""Slot search: conflict-free start times for one or more people, ranked, with reasons for what was left out.
+
+Everything runs on integer epoch seconds (``Span``); local rules are expanded per local date with zoneinfo.
+
+Buffers: a new session ``[s, e)`` with the coach's buffers ``b`` (before) and ``a`` (after) needs
+``[s - b, e + a)`` clear of busy events; an existing *booking* also keeps its own buffers, so around a
+booking the gap is ``max(b, a)`` on both sides (buffers may overlap each other, never a session).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.scheduling.intervals import (
+    Span,
+    from_epoch,
+    intersect_spans,
+    merge_spans,
+    subtract_spans,
+    to_epoch_ceil,
+)
+from bot.scheduling.localtime import day_span, expand_hours, expand_policy, local_date, local_dates
+from bot.scheduling.model import WEEKDAYS, Participant, Slot, SlotRequest, SlotResult
+
+__all__ = ["find_slots", "free_spans"]
+
+_SPREAD_MAX = 5  # asking for this many or fewer spreads them over days
+
+
+@dataclass(slots=True)
+class _Plan:
+    """One participant's expanded day: what is workable, what is busy, what is left."""
+
+    participant: Participant
+    zone: ZoneInfo
+    hours: list[Span]  # working hours in the window, before policy
+    allowed: list[Span]  # working hours that policy and limits allow
+    busy: list[Span]  # merged busy time as it is (no buffers)
+    blocked: list[Span]  # merged busy time widened by buffers
+    free: list[Span]  # allowed minus blocked
+    feasible: list[Span]  # half-open ranges of start times where the whole session fits
+    full_days: dict[date, str]  # local dates closed by a daily or weekly limit, with the reason
+
+
+def _seconds(delta: timedelta) -> int:
+    return int(delta.total_seconds())
+
+
+def _plan(p: Participant, request: SlotRequest, bounds: Span, duration: int) -> _Plan:
+    zone = p.zone
+    hours = expand_hours(p.hours, zone, bounds)
+    allowed = hours
+    if not request.policy.unrestricted:
+        allowed = intersect_spans(allowed, expand_policy(request.policy, zone, bounds))
+
+    before, after = _seconds(p.buffer_before), _seconds(p.buffer_after)
+    widest = max(before, after)
+    lo, hi = bounds[0] - 2 * 86400, bounds[1] + 2 * 86400
+    raw: list[Span] = []
+    padded: list[Span] = []
+    booking_starts: list[int] = []
+    for ev in p.busy:
+        start, end = ev.interval.span()
+        if end < lo or start > hi or ev.status == "cancelled" or ev.transparency == "transparent":
+            continue
+        if (ev.all_day and not p.all_day_blocks) or (ev.status == "tentative" and not p.tentative_blocks):
+            continue
+        raw.append((start, end))
+        if ev.kind == "booking":
+            padded.append((start - widest, end + widest))
+            booking_starts.append(start)
+        else:
+            padded.append((start - after, end + before))
+    busy = merge_spans(raw)
+    blocked = merge_spans(padded)
+
+    full_days = _full_days(p, zone, booking_starts) if booking_starts else {}
+    if full_days:
+        allowed = subtract_spans(allowed, merge_spans(day_span(d, zone) for d in full_days))
+
+    free = subtract_spans(allowed, blocked)
+    feasible = [(a, b - duration + 1) for a, b in free if b - a >= duration]
+    return _Plan(p, zone, hours, allowed, busy, blocked, free, feasible, full_days)
+
+
+def _full_days(p: Participant, zone: ZoneInfo, booking_starts: list[int]) -> dict[date, str]:
+    days = Counter(local_date(s, zone) for s in booking_starts)
+    full: dict[date, str] = {}
+    if p.max_per_day is not None:
+        for day, count in days.items():
+            if count >= p.max_per_day:
+                full[day] = f"daily limit of {p.max_per_day} sessions reached"
+    if p.max_per_week is not None:
+        weeks = Counter(d.isocalendar()[:2] for d in days.elements())
+        for (year, week), count in weeks.items():
+            if count >= p.max_per_week:
+                monday = date.fromisocalendar(year, week, 1)
+                for i in range(7):
+                    full.setdefault(monday + timedelta(days=i), f"weekly limit of {p.max_per_week} sessions reached")
+    return full
+
+
+def free_spans(participant: Participant, request: SlotRequest) -> list[Span]:
+    """The participant's free time inside the request window (hours, policy, busy and buffers applied)."""
+    bounds = request.window.span()
+    return _plan(participant, request, bounds, _seconds(request.duration)).free
+
+
+# --- combining participants --------------------------------------------------------------------------------
+
+
+def _segments(plans: Sequence[_Plan], needed: int, clip: Span) -> list[tuple[int, int, tuple[str, ...]]]:
+    """Start-time ranges where at least ``needed`` people are free for the whole session, and who they are."""
+    ids = tuple(p.participant.id for p in plans)
+    if needed == len(plans):
+        common = [clip]
+        for plan in plans:
+            common = intersect_spans(common, plan.feasible)
+            if not common:
+                return []
+        return [(a, b, ids) for a, b in common]
+    events: list[tuple[int, int, int]] = []  # (time, +1/-1 ordering: ends before starts, participant index)
+    for index, plan in enumerate(plans):
+        for a, b in intersect_spans([clip], plan.feasible):
+            events.append((a, 1, index))
+            events.append((b, 0, index))
+    events.sort()
+    out: list[tuple[int, int, tuple[str, ...]]] = []
+    active: set[int] = set()
+    prev: int | None = None
+    for moment, kind, index in events:
+        if prev is not None and moment > prev and len(active) >= needed:
+            members = tuple(ids[i] for i in sorted(active))
+            if out and out[-1][1] == prev and out[-1][2] == members:
+                out[-1] = (out[-1][0], moment, members)
+            else:
+                out.append((prev, moment, members))
+        if kind == 1:
+            active.add(index)
+        else:
+            active.discard(index)
+        prev = moment
+    return out
+
+
+# --- aligned start times -----------------------------------------------------------------------------------
+
+
+def _aligned_at_or_after(moment: int, zone: ZoneInfo, step: int) -> int:
+    """The first instant at or after ``moment`` whose local wall time is a multiple of ``step`` after midnight."""
+    for _ in range(4):
+        offset = _offset(moment, zone)
+        wall = moment + offset
+        midnight = wall - wall % 86400
+        into = wall - midnight
+        rounded = -(-into // step) * step
+        if rounded > 86400:
+            rounded = 86400
+        candidate = midnight + rounded - offset
+        if _offset(candidate, zone) == offset:
+            return candidate
+        moment = max(candidate, moment + 1)  # the offset changed in between: try again from there
+    return moment
+
+
+def _offset(moment: int, zone: ZoneInfo) -> int:
+    offset = datetime.fromtimestamp(moment, zone).utcoffset()
+    return 0 if offset is None else int(offset.total_seconds())
+
+
+def _starts(
+    segments: Sequence[tuple[int, int, tuple[str, ...]]], zone: ZoneInfo, step: int
+) -> Iterator[tuple[int, tuple[str, ...]]]:
+    for a, b, members in segments:
+        t = _aligned_at_or_after(a, zone, step)
+        while t < b:
+            yield t, members
+            t = _aligned_at_or_after(t + step, zone, step)
+
+
+def _rank(
+    segments: Sequence[tuple[int, int, tuple[str, ...]]],
+    *,
+    zone: ZoneInfo,
+    step: int,
+    duration: int,
+    limit: int,
+    spread: bool,
+) -> list[tuple[int, tuple[str, ...]]]:
+    if not spread:
+        out: list[tuple[int, tuple[str, ...]]] = []
+        for item in _starts(segments, zone, step):
+            out.append(item)
+            if len(out) == limit:
+                break
+        return out
+    # Spread: the earliest time of each day first, then more per day, never two that overlap on one day.
+    days: dict[date, list[tuple[int, tuple[str, ...]]]] = {}
+    per_day_cap = limit * max(1, -(-duration // step))
+    for item in _starts(segments, zone, step):
+        day = local_date(item[0], zone)
+        bucket = days.setdefault(day, [])
+        if len(bucket) < per_day_cap:
+            bucket.append(item)
+        if len(days) > limit:
+            del days[day]
+            break
+    picked: list[tuple[int, tuple[str, ...]]] = []
+    taken: dict[date, list[int]] = {d: [] for d in days}
+    while len(picked) < limit:
+        progress = False
+        for day, bucket in days.items():
+            if len(picked) == limit:
+                break
+            for item in bucket:
+                if all(abs(item[0] - t) >= duration for t in taken[day]):
+                    taken[day].append(item[0])
+                    picked.append(item)
+                    progress = True
+                    break
+        if not progress:
+            break
+    if len(picked) < limit:  # few days and short ones: fill with overlapping times rather than offer fewer
+        chosen = {t for t, _ in picked}
+        for bucket in days.values():
+            for item in bucket:
+                if len(picked) < limit and item[0] not in chosen:
+                    picked.append(item)
+                    chosen.add(item[0])
+    picked.sort()
+    return picked
+
+
+# --- the search --------------------------------------------------------------------------------------------
+
+
+def find_slots(request: SlotRequest) -> SlotResult:
+    """Propose start times where the required participants are all free, with reasons for the rest."""
+    duration = _seconds(request.duration)
+    step = _seconds(request.step)
+    bounds = request.window.span()
+    now = to_epoch_ceil(request.now)
+    earliest = max(bounds[0], now + _seconds(request.min_notice))
+    latest = min(bounds[1] - duration, now + _seconds(request.horizon))
+
+    plans = [_plan(p, request, bounds, duration) for p in request.participants]
+    host_zone = plans[0].zone
+    segments = _segments(plans, request.needed, (earliest, latest + 1)) if earliest <= latest else []
+    spread = request.ranking == "spread" or (request.ranking is None and request.max_results <= _SPREAD_MAX)
+    chosen = _rank(segments, zone=host_zone, step=step, duration=duration, limit=request.max_results, spread=spread)
+    slots = tuple(Slot(from_epoch(t), from_epoch(t + duration), members) for t, members in chosen)
+    explain = _explain(request, plans, bounds=bounds, earliest=earliest, latest=latest, duration=duration)
+    return SlotResult(slots, tuple(explain))
+
+
+# --- explanations ------------------------------------------------------------------------------------------
+
+
+def _fmt_day(day: date) -> str:
+    return f"{WEEKDAYS[day.weekday()].capitalize()} {day.day} {day.strftime('%b')}"
+
+
+def _fmt_range(span: Span, zone: ZoneInfo) -> str:
+    start = datetime.fromtimestamp(span[0], zone)
+    end = datetime.fromtimestamp(span[1], zone)
+    end_text = "24:00" if end.date() > start.date() and end.hour == 0 and end.minute == 0 else end.strftime("%H:%M")
+    return f"{start.strftime('%H:%M')}-{end_text}"
+
+
+def _fmt_moment(moment: int, zone: ZoneInfo) -> str:
+    local = datetime.fromtimestamp(moment, zone)
+    return f"{_fmt_day(local.date())} {local.strftime('%H:%M')} ({zone.key})"
+
+
+def _human(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes % 1440 == 0 and minutes >= 1440:
+        days = minutes // 1440
+        return f"{days} day{'s' if days != 1 else ''}"
+    if minutes % 60 == 0 and minutes >= 60:
+        hours = minutes // 60
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    return f"{minutes} min"
+
+
+class _Lines:
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.lines: list[str] = []
+        self.dropped = 0
+
+    def add(self, line: str) -> None:
+        if len(self.lines) < self.limit:
+            self.lines.append(line)
+        else:
+            self.dropped += 1
+
+    def result(self) -> list[str]:
+        if self.dropped:
+            return [*self.lines, f"... and {self.dropped} more"]
+        return self.lines
+
+
+def _explain(
+    request: SlotRequest, plans: Sequence[_Plan], *, bounds: Span, earliest: int, latest: int, duration: int
+) -> list[str]:
+    lines = _Lines(request.explain_limit)
+    host = plans[0].zone
+    now = to_epoch_ceil(request.now)
+    if earliest > bounds[0]:
+        if request.min_notice > timedelta(0) and earliest > now:
+            lines.add(
+                f"Before {_fmt_moment(earliest, host)}: inside the minimum notice of {_human(request.min_notice)}"
+            )
+        else:
+            lines.add(f"Before {_fmt_moment(earliest, host)}: already past")
+    horizon_end = now + _seconds(request.horizon)
+    if horizon_end < bounds[1] - duration:
+        lines.add(f"After {_fmt_moment(horizon_end, host)}: beyond the booking horizon of {_human(request.horizon)}")
+    if not request.policy.unrestricted:
+        policy_lines = _policy_lines(request, plans)
+        for line in policy_lines:
+            lines.add(line)
+    named = len(plans) > 1
+    for plan in plans:
+        _explain_person(plan, lines, bounds=bounds, duration=duration, named=named)
+    return lines.result()
+
+
+def _policy_lines(request: SlotRequest, plans: Sequence[_Plan]) -> list[str]:
+    policy = request.policy
+    out: list[str] = []
+    if any(plan.allowed != plan.hours for plan in plans):
+        banned = [WEEKDAYS[d].capitalize() for d in range(7) if d not in policy.weekdays]
+        if banned:
+            out.append(f"{', '.join(banned)}: not allowed by organisation policy")
+        if policy.earliest is not None or policy.latest is not None:
+            first = f"{policy.earliest // 60:02d}:{policy.earliest % 60:02d}" if policy.earliest is not None else None
+            last = f"{policy.latest // 60:02d}:{policy.latest % 60:02d}" if policy.latest is not None else None
+            if first and last:
+                out.append(f"Before {first} and after {last} local time: not allowed by organisation policy")
+            elif first:
+                out.append(f"Before {first} local time: not allowed by organisation policy")
+            elif last:
+                out.append(f"After {last} local time: not allowed by organisation policy")
+    return out
+
+
+def _explain_person(plan: _Plan, lines: _Lines, *, bounds: Span, duration: int, named: bool) -> None:
+    zone = plan.zone
+    who = f" ({plan.participant.id})" if named else ""
+    hours = plan.participant.hours
+    for day in local_dates(bounds, zone):
+        whole = day_span(day, zone)
+        window = (max(whole[0], bounds[0]), min(whole[1], bounds[1]))
+        if window[0] >= window[1]:
+            continue
+        label = _fmt_day(day)
+        if not hours.ranges_on(day):
+            reason = "day off" if hours.is_override(day) else "outside working hours"
+            lines.add(f"{label} {reason}{who}")
+            continue
+        if day in plan.full_days:
+            lines.add(f"{label} {plan.full_days[day]}{who}")
+            continue
+        day_hours = intersect_spans([window], plan.hours)
+        if subtract_spans([window], day_hours):
+            ranges = ", ".join(_fmt_range(span, zone) for span in day_hours) or "none in this window"
+            lines.add(f"{label} outside working hours (hours: {ranges}){who}")
+        day_allowed = intersect_spans([window], plan.allowed)
+        busy = intersect_spans(day_allowed, plan.busy)
+        found: list[tuple[Span, str]] = [(span, "busy") for span in busy]
+        buffers = subtract_spans(intersect_spans(day_allowed, plan.blocked), busy)
+        found.extend((span, "kept free as a buffer") for span in buffers)
+        short = f"free, but shorter than {_human(timedelta(seconds=duration))}"
+        found.extend((span, short) for span in intersect_spans(day_allowed, plan.free) if span[1] - span[0] < duration)
+        for span, reason in sorted(found):
+            lines.add(f"{label} {_fmt_range(span, zone)} {reason}{who}")
