@@ -1,0 +1,1 @@
+"""Surface-neutral services: booking and, later, polls."""
