@@ -102,7 +102,7 @@ async def test_propose_avoids_calendar_busy_time_with_buffers(world):
 
 
 async def test_book_then_the_same_slot_is_just_taken_with_alternatives(world):
-    service, storage, *_ = world
+    service, *_ = world
     slot = Interval(ny(9, 13), ny(9, 13, 30))
     first = await service.book(coach_id="dana", participant_ids=["ann"], slot=slot, idempotency_key="k1")
     assert isinstance(first, Booked) and first.booking.status == BookingStatus.CONFIRMED
@@ -163,7 +163,7 @@ async def test_unreadable_calendar_fails_closed_and_names_it(world):
 
 
 async def test_cancel_only_by_people_in_the_booking(world):
-    service, storage, *_ = world
+    service, *_ = world
     booked = await service.book(
         coach_id="dana", participant_ids=["ann"], slot=Interval(ny(11, 9), ny(11, 9, 30)), idempotency_key="c1"
     )
