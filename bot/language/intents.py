@@ -15,8 +15,9 @@ HELP = _rx(r"help", r"what can you do", r"how does this work", r"how do i use( t
            r"usage", r"ayuda", r"hilfe", r"aide", r"ajuda", r"aiuto", r"\?+")
 CONNECT = _rx(r"connect", r"link", r"hook up", r"integrate", r"sync(?:hroni[sz]e)?(?= (?:my|with my|to my))",
               r"add my (?:\w+ )?calendar", r"authori[sz]e", r"log ?in (?:to|with)", r"sign in (?:to|with)",
-              r"conectar", r"vincular", r"verbinden", r"verknüpfen", r"anbinden", r"connecter", r"relier",
-              r"lier", r"collegare", r"connettere", r"ligar", r"associar")
+              r"conect\w*", r"vincul\w*", r"verbind\w*", r"verknüpf\w*", r"anbind\w*", r"connect\w*", r"reli\w*",
+              r"lier", r"collega\w*", r"colleg\w*", r"connett\w*", r"ligar", r"ligue", r"associ\w*",
+              r"sincroniz\w*", r"synchronisier\w*", r"synchronis\w*")
 CALENDARISH = _rx(r"calendars?", r"google", r"gmail", r"gcal", r"outlook", r"office ?365", r"o365", r"exchange",
                   r"microsoft", r"icloud", r"apple", r"caldav", r"fastmail", r"nextcloud", r"calendario",
                   r"kalender", r"calendrier", r"calendário")
@@ -36,7 +37,9 @@ BUFFER = _rx(r"buffers?", r"padding", r"cushion", r"breathing room", r"gap betwe
              r"no buffers?", r"margen", r"colchón", r"descanso entre", r"puffer", r"pause zwischen",
              r"pausen? zwischen", r"battement", r"tampon", r"pause entre", r"marge", r"intervalo entre",
              r"margem", r"margine", r"pausa tra", r"pausa fra", r"pausa entre")
-HOURS = _rx(r"(?:my|our|the|set|change|update) (?:working |work |office |coaching |availability |business )?hours",
+_WDS = r"(?:mon|tues?|wed(?:nes)?|thu(?:rs)?|fri|sat(?:ur)?|sun)(?:day)?(?:'?s)?"
+HOURS = _rx(rf"(?:my|our|the|set|change|update) (?:{_WDS} |weekend |weekday )?"
+            r"(?:working |work |office |coaching |availability |business )?hours",
             r"working hours", r"work hours", r"office hours", r"business hours", r"i work", r"i'm working",
             r"i am working", r"hours are", r"available hours", r"my availability is", r"my schedule is",
             r"mi horario", r"mis horas", r"horario de trabajo", r"meine (?:arbeits|sprech)?zeiten",
@@ -71,6 +74,7 @@ AVAIL = _rx(r"available", r"availability", r"free(?! of)", r"any openings?", r"o
             r"free slots?", r"when can", r"when is .{1,40} free", r"when are .{1,40} free", r"have time",
             r"got time", r"busy", r"is there (?:a |any )?(?:slot|time)", r"disponible", r"disponibilidad",
             r"libre", r"hueco", r"tiene tiempo", r"tienes tiempo", r"frei", r"verfügbar", r"zeit hat", r"zeit hast",
+            r"(?:hast du|haben sie|hat \w+|habt ihr)\b.{0,40}\bzeit", r"zeit haben",
             r"disponibles?", r"créneaux?", r"disponível", r"disponivel", r"livre", r"disponibile",
             r"disponibilità", r"libero", r"libera")
 BOOK = _rx(r"book", r"schedule", r"set up", r"setup", r"arrange", r"organi[sz]e", r"grab", r"find (?:a|some) time",
@@ -88,6 +92,15 @@ WEEKLY = re.compile(rf"^\s*(?:{_D}\s*(?:-|to|through)\s*{_D}|weekdays|week days|
 BOOK_VERB = re.compile(r"\b(book|schedule|set up|grab|arrange|meet|call|reserve|free|available)\b", re.IGNORECASE)
 AVAIL_QUESTION = re.compile(r"^\s*(?:is|are|am|does|do|when|what|any|está|estás|ist|bist|est-ce|êtes|est|é|sei|è)\b",
                             re.IGNORECASE)
+
+
+# time off and blocked time are not requests the contract knows: they stay "unknown" (never a booking)
+TIME_OFF = _rx(r"i'?m (?:off|out|away|on (?:vacation|holiday|leave|pto))",
+               r"i am (?:off|out|away|on (?:vacation|holiday|leave|pto))",
+               r"out of (?:the )?office", r"ooo", r"(?:on|taking) (?:vacation|holiday|leave|pto)",
+               r"time off", r"day off", r"days off", r"block (?:off |out )?(?:my |the )?(?:lunch|time|calendar|"
+               r"\w+ (?:to|-) )", r"block (?:lunch|\d)", r"estoy de vacaciones", r"ich bin (?:im urlaub|weg|nicht da)",
+               r"je suis en (?:congé|vacances)", r"estou de férias", r"sono in ferie")
 
 
 def detect_provider(text: str) -> str | None:
@@ -123,6 +136,9 @@ def detect_intent(original: str, canonical: str) -> str:
         return "availability"
     if LIST.search(both) and not re.search(r"\b(book|schedule|set up|grab)\b", both, re.IGNORECASE):
         return "list"
+    if TIME_OFF.search(both) and not re.search(r"\b(book|schedule|set up|grab|arrange|reserve)\b", both,
+                                               re.IGNORECASE):
+        return "unknown"
     if BOOK.search(both):
         return "book"
     if HELP.search(t) and len(t) < 60:

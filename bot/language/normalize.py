@@ -90,6 +90,15 @@ _LANG_PRE: dict[str, list[tuple[re.Pattern[str], str]]] = {
     ],
 }
 _DE_HALB = re.compile(r"halb:(\d{1,2})")
+# German compounds of a weekday and a part of day ("Freitagvormittag", "Montagmorgen", "Dienstag Abend"):
+# "morgen" after a weekday is the morning, not tomorrow
+_DE_WD_POD = re.compile(r"\b(montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag)\s?"
+                        r"(morgen|vormittag|mittag|nachmittag|abend|nacht)s?\b")
+_DE_POD = {"morgen": "am morgen", "vormittag": "am vormittag", "mittag": "am mittag",
+           "nachmittag": "am nachmittag", "abend": "am abend", "nacht": "nachts"}
+# "du lundi au vendredi", "de segunda a sexta", "dal lunedì al venerdì": a range of weekdays
+_WD = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+_WD_RANGE = re.compile(rf"\b({_WD}) (?:at the|to the|at|to|a|al|ao|à|au) ({_WD})\b")
 
 
 def canonicalize(text: str, lang: str) -> str:
@@ -112,8 +121,10 @@ def canonicalize(text: str, lang: str) -> str:
             s = pat.sub(rep, s)
         if lang == "de":
             s = _DE_HALB.sub(lambda m: f"{(int(m.group(1)) - 1) % 24}:30", s)
+            s = _DE_WD_POD.sub(lambda m: f"{m.group(1)} {_DE_POD[m.group(2)]}", s)
         rx, table = _phrase_regex(lang)
         s = rx.sub(lambda m: table[m.group(0)], s)
+        s = _WD_RANGE.sub(r"\1 to \2", s)
     return _SPACE_RE.sub(" ", s).strip()
 
 

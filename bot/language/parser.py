@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.language.calendar_math import localize
-from bot.language.intents import detect_intent, detect_provider
+from bot.language.intents import TIME_OFF, detect_intent, detect_provider
 from bot.language.model import ParsedRequest, Window
 from bot.language.normalize import MAX_CHARS, canonicalize, detect_language, numbers_to_digits
 from bot.language.people import find_participants, strip_mentions
@@ -97,7 +97,9 @@ def parse_request(text: str, *, now: datetime, tz: str) -> ParsedRequest:
         if e.astimezone(UTC) <= s.astimezone(UTC):  # same-zone comparisons are wall-clock ones
             e = (s.astimezone(UTC) + timedelta(minutes=30)).astimezone(zone)
         windows.append(Window(s, e))
-    if intent == "unknown" and (ex.windows or ex.duration_minutes or participants):
+    if intent == "unknown" and TIME_OFF.search(f"{raw.lower()}\n{canon}"):
+        notes.append("time off or blocked time: not a booking; set it with your working hours or in your calendar")
+    elif intent == "unknown" and (ex.windows or ex.duration_minutes or participants):
         intent = "book"
         notes.append("assumed you want to book a session")
     hours = None

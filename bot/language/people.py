@@ -16,6 +16,13 @@ _NAME = r"[A-ZÀ-ÖØ-Þ][\w'’-]{1,30}"
 NAME_AFTER_RE = re.compile(
     rf"(?:\b(?:with|w/|for|and|invite|inviting|including|plus|con|y|mit|und|avec|et|com|e|para|für|pour|per)\s+"
     rf"|,\s*)((?:{_NAME})(?:\s+(?:{_NAME}|(?:van|von|de|da|di|del|der|le|la)\b)){{0,3}})")
+# a name typed with "@" but not picked from the mention list ("grab 20 mins with @Dana")
+AT_NAME_RE = re.compile(r"(?<![\w<@.])@([A-Za-zÀ-ÖØ-öø-ÿ][\w.'’-]{0,30}[\w])")
+# a name as the subject of a question about time ("is Lee free", "when is Omar available", "Can Sam and I ...")
+SUBJECT_RE = re.compile(
+    rf"\b(?:[Ii]s|[Aa]re|[Cc]an|[Cc]ould|[Ww]ill|[Dd]oes|[Hh]as|[Ii]st|[Hh]at|[Ee]st-ce que)\s+({_NAME}(?:\s+{_NAME})?)"
+    r"(?=\s+(?:free|available|around|busy|open|(?:and|&) (?:I|me)\b|frei|verfügbar|libre|disponible|"
+    r"dispon[íi]vel|livre|libero|libera|disponibile))")
 
 _STOP = {w.lower() for w in (*MONTHS, *WEEKDAYS)}
 for _table in PHRASES.values():
@@ -32,6 +39,8 @@ _STOP |= {
     "morning", "afternoon", "evening", "night", "lunch", "mittag", "semana", "woche", "semaine", "settimana",
     "berlin", "london", "paris", "tokyo", "new", "york", "mañana", "morgen", "demain", "domani", "amanhã",
     "hoy", "heute", "oggi", "hoje", "él", "ella", "ich", "je", "io", "eu", "yo", "ihm", "ihr", "lui", "elle",
+    "year", "year's", "years", "eve", "day", "there", "it", "that", "anyone", "anybody", "he", "she",
+    "they", "du", "sie", "er", "tu", "il", "vous", "usted", "você", "lei",
 }
 
 
@@ -56,6 +65,15 @@ def find_participants(text: str) -> list[str]:
     for m in EMAIL_RE.finditer(plain):
         found.append((m.start(), m.group(0)))
     plain = EMAIL_RE.sub(lambda m: "\x00" * len(m.group(0)), plain)
+    for m in AT_NAME_RE.finditer(plain):
+        if m.group(1).lower() not in _STOP and m.group(1).lower() not in ("here", "channel", "everyone"):
+            found.append((m.start(), m.group(1)))
+    for m in SUBJECT_RE.finditer(plain):
+        words = m.group(1).split()
+        while words and words[-1].lower() in _STOP:
+            words.pop()
+        if words and words[0].lower() not in _STOP:
+            found.append((m.start(1), " ".join(words)))
     for m in NAME_AFTER_RE.finditer(plain):
         words = m.group(1).split()
         # drop trailing/leading stop words ("with Dana Tomorrow")

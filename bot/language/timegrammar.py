@@ -47,7 +47,8 @@ PODS: dict[str, tuple[float, float]] = {
     "afternoon": (12, 17), "early afternoon": (12, 14), "late afternoon": (15, 18), "mid afternoon": (13, 16),
     "evening": (18, 22), "early evening": (17, 19), "late evening": (20, 23),
     "night": (20, 24), "late night": (21, 24), "early night": (19, 22),
-    "lunch": (11, 13), "daytime": (8, 18), "am": (8, 12), "pm": (12, 17), "business hours": (9, 17),
+    "lunch": (11, 13), "after lunch": (13, 17), "before lunch": (8, 12),
+    "daytime": (8, 18), "am": (8, 12), "pm": (12, 17), "business hours": (9, 17),
 }
 
 
@@ -743,6 +744,30 @@ def _later_this(m: re.Match[str], ctx: Ctx) -> Frame | None:
         return _days(m, max(ctx.today, mon + timedelta(days=3)), mon + timedelta(days=7))
     s = date(ctx.today.year, ctx.today.month, 1)
     return _days(m, max(ctx.today, s + timedelta(days=15)), add_months(s, 1))
+
+
+@rule(r"\b(early|earlier|mid|middle of|late|beginning of|the beginning of|start of|the start of) ?(?:in |of )?"
+      r"(this|current|next|coming|the coming|upcoming|the upcoming|following|the following|the) week\b")
+def _week_part(m: re.Match[str], ctx: Ctx) -> Frame | None:
+    """Early week: Monday to Wednesday; mid week: Tuesday to Thursday; late week: Thursday to Sunday."""
+    mon = _rel_base(ctx, m[2], "week")
+    first, last = {"mid": (1, 3), "middle of": (1, 3), "late": (3, 6)}.get(m[1], (0, 2))
+    return _days(m, mon + timedelta(days=first), mon + timedelta(days=last + 1))
+
+
+@rule(r"\b(?:(?:sometime |some time )?later(?: on)? today|today,? later(?: on)?|later on|later)\b(?! (?:this|in|"
+      r"than|that|next|on \w))", prio=-1)
+def _later_today(m: re.Match[str], ctx: Ctx) -> Frame | None:
+    """ "later today": from now to the end of the day."""
+    if "today" not in m[0] and not re.search(r"\b(?:free|available|around|busy|open)\s*$",
+                                             m.string[max(0, m.start() - 20):m.start()]):
+        return None
+    return _F(m, "instant", i1=ctx.now, i2=datetime.combine(ctx.today + timedelta(days=1), time()))
+
+
+@rule(r"\b(after|before) (?:the |my )?(lunch ?time|lunch|lunch break)\b")
+def _around_lunch(m: re.Match[str], ctx: Ctx) -> Frame | None:
+    return _F(m, "pod", pod=f"{m[1]} lunch")
 
 
 @rule(r"\b(?:(?:the )?rest|remainder|remaining) (?:of )?(?:the |this |my |current |the current )?(week|month|year)\b")
@@ -1555,6 +1580,12 @@ def _merge_pair(a: Frame, b: Frame, gap: str, text: str) -> Frame | None:
             if yd is not None:
                 return replace(other, a=span[0], b=span[1], d=yd, d2=yd + timedelta(days=1), year_given=True)
         return None
+    # a day and an instant inside it: "today in 2 hours"
+    for df, other in ((a, b), (b, a)):
+        if df.kind == "date" and df.d is not None and df.d2 is not None and df.i1 is None and not df.has_time \
+                and df.pod is None and other.kind == "instant" and other.i1 is not None \
+                and df.d <= other.i1.date() < df.d2:
+            return replace(other, a=span[0], b=span[1])
     # date + time-of-day
     if a.d is not None and a.i1 is None and _can_hold_date(b) and not (a.t and b.t):
         return _combine_date_time(a, b, span)

@@ -40,14 +40,31 @@ REGIONS: dict[str, str] = {
     "lisboa": "Europe/Lisbon", "londres": "Europe/London", "berlín": "Europe/Berlin", "parís": "Europe/Paris",
     "bangalore": "Asia/Kolkata", "mumbai": "Asia/Kolkata", "delhi": "Asia/Kolkata", "beijing": "Asia/Shanghai",
     "sydney": "Australia/Sydney", "melbourne": "Australia/Melbourne",
+    "nueva york": "America/New_York", "nova york": "America/New_York", "nova iorque": "America/New_York",
+    "brasília": "America/Sao_Paulo", "brasilia": "America/Sao_Paulo", "méxico": "America/Mexico_City",
+    "ciudad de méxico": "America/Mexico_City", "cdmx": "America/Mexico_City", "españa": "Europe/Madrid",
+    "espanha": "Europe/Madrid", "spain": "Europe/Madrid", "france": "Europe/Paris", "francia": "Europe/Paris",
+    "germany": "Europe/Berlin", "deutschland": "Europe/Berlin", "alemania": "Europe/Berlin",
+    "italia": "Europe/Rome", "italy": "Europe/Rome", "portugal": "Europe/Lisbon", "brasil": "America/Sao_Paulo",
+    "brazil": "America/Sao_Paulo", "londra": "Europe/London", "parigi": "Europe/Paris", "berlino": "Europe/Berlin",
+    "wien": "Europe/Vienna", "köln": "Europe/Berlin", "cologne": "Europe/Berlin",
 }
 
 _ABBR_RE = re.compile(r"(?<![\w@<])(" + "|".join(sorted((k for k in ABBREVIATIONS if len(k) > 1), key=len,
                                                           reverse=True)) + r")(?![\w>])", re.IGNORECASE)
-_NAMED_RE = re.compile(
-    r"\b(?:in |at )?([a-zà-ÿ][a-zà-ÿ .'-]{1,30}?)\s+(?:standard |daylight |local )?time(?:\s?zone)?\b"
-    r"|\b(?:hora de|heure de|ora di|horário de|zeit in|uhrzeit in)\s+([a-zà-ÿ][a-zà-ÿ .'-]{1,30}?)\b(?=[\s,.!?]|$)",
-    re.IGNORECASE)
+# "<place> time": the place is the word(s) right before "time" (at most three), never what comes earlier
+_TIME_WORD_RE = re.compile(r"\b(?:(?:standard|daylight|summer|winter|local)\s+)?time(?:\s?zone)?\b", re.IGNORECASE)
+_TAIL_WORDS_RE = re.compile(r"(?:(?<=\s)|^)((?:[^\W\d_][\w.'-]*\s+){1,3})$")
+# "hora de <place>", "heure de <place>", ...: the place is the word(s) right after
+_ZONE_OF_RE = re.compile(
+    r"\b(?:hora|heure|ora|horário|horario|zeit|uhrzeit)\s+(?:de|di|del|da|do|in)\s+"
+    r"((?:[^\W\d_][\w.'-]*)(?:\s+[^\W\d_][\w.'-]*){0,2})", re.IGNORECASE)
+# words that are zoneinfo city names but mean something else before "time" ("christmas time", "same time")
+_NOT_PLACES = frozenset((
+    "my", "local", "your", "the", "what", "this", "that", "same", "a", "any", "free", "lunch", "half", "full",
+    "first", "last", "next", "one", "some", "spare", "good", "meeting", "busy", "easter", "christmas", "general",
+    "continental", "north", "south", "east", "west", "center", "midway", "wake", "reunion", "stanley", "casey",
+    "davis", "palmer", "troll", "knox", "oral", "act", "virgin", "victoria", "jersey", "summer", "winter"))
 _MY_TIME_RE = re.compile(r"\b(?:my time|my timezone|my time zone|my local time|local time)\b", re.IGNORECASE)
 
 
@@ -70,20 +87,36 @@ def load_zone(name: str) -> ZoneInfo | None:
         return None
 
 
+def _place(words: str) -> str | None:
+    cand = " ".join(words.lower().split()).strip(".'-")
+    if not cand or cand in _NOT_PLACES:
+        return None
+    return REGIONS.get(cand) or ABBREVIATIONS.get(cand) or _cities().get(cand)
+
+
 def find_zone(text: str) -> tuple[str | None, str | None]:
-    """(IANA zone, matched words) named in the text, or (None, None). "my time" gives (None, words)."""
-    for m in _NAMED_RE.finditer(text):
-        phrase = (m.group(1) or m.group(2) or "").strip().lower()
-        words = phrase.split()
-        # try the longest tail of the phrase that names a place ("meet at 3 berlin" -> "berlin")
-        for k in range(min(3, len(words)), 0, -1):
-            cand = " ".join(words[-k:])
-            if cand in ("my", "local", "your", "the", "what", "this", "that", "same", "a", "any", "free", "lunch",
-                        "half", "full", "first", "last", "next", "one", "some", "spare", "good", "meeting", "busy"):
-                continue
-            zone = REGIONS.get(cand) or ABBREVIATIONS.get(cand) or _cities().get(cand)
+    """(IANA zone, matched words) named in the text, or (None, None). "my time" gives (None, words).
+
+    The matched words are only the place and the word "time" ("Berlin time", "New York time"), so that the
+    caller can remove them without losing a clock time or date said just before ("at quarter past two Berlin
+    time")."""
+    for m in _TIME_WORD_RE.finditer(text):
+        tail = _TAIL_WORDS_RE.search(text[:m.start()])
+        if tail is None:
+            continue
+        spans = [w.start() + tail.start(1) for w in re.finditer(r"\S+", tail.group(1))]
+        # the longest run of words ending right before "time" that names a place
+        for first in spans:
+            zone = _place(text[first:m.start()])
             if zone:
-                return zone, m.group(0)
+                return zone, text[first:m.end()]
+    for m in _ZONE_OF_RE.finditer(text):
+        words = list(re.finditer(r"\S+", m.group(1)))
+        for k in range(len(words), 0, -1):
+            stop = m.start(1) + words[k - 1].end()
+            zone = _place(text[m.start(1):stop].rstrip(",.!?"))
+            if zone:
+                return zone, text[m.start():stop]
     m2 = _ABBR_RE.search(text)
     if m2:
         word = m2.group(1)

@@ -142,3 +142,62 @@ def test_unknown_zone_falls_back_to_utc_with_a_note() -> None:
     out = parse_request("tomorrow", now=THU, tz="Not/AZone")
     assert out.timezone == "UTC"
     assert any("unknown time zone" in n for n in out.notes)
+
+
+# Thursday 2026-11-19 15:00 UTC, the person in London
+NOV = datetime.fromisoformat("2026-11-19T15:00:00+00:00")
+
+
+@pytest.mark.parametrize(
+    ("text", "zone", "words", "window"),
+    [
+        # the place is the city name(s) right before "time": a clock time said before it is kept
+        ("at quarter past two Berlin time on Friday", BER, "Berlin time",
+         ("2026-11-20T14:15:00+01:00", "2026-11-20T14:45:00+01:00")),
+        ("on Friday at quarter past two Berlin time", BER, "Berlin time",
+         ("2026-11-20T14:15:00+01:00", "2026-11-20T14:45:00+01:00")),
+        ("quarter past two Berlin time, Friday", BER, "Berlin time",
+         ("2026-11-20T14:15:00+01:00", "2026-11-20T14:45:00+01:00")),
+        ("find a time the first Monday of April at quarter past two Berlin time", BER, "Berlin time",
+         ("2027-04-05T14:15:00+02:00", "2027-04-05T14:45:00+02:00")),
+        ("Friday at 9:30am New York time", NY, "New York time",
+         ("2026-11-20T09:30:00-05:00", "2026-11-20T10:00:00-05:00")),
+        ("half past ten New York time on Friday", NY, "New York time",
+         ("2026-11-20T10:30:00-05:00", "2026-11-20T11:00:00-05:00")),
+        ("Friday, New York time, at 4pm", NY, "New York time",
+         ("2026-11-20T16:00:00-05:00", "2026-11-20T16:30:00-05:00")),
+        ("at 8am Los Angeles time tomorrow", "America/Los_Angeles", "Los Angeles time",
+         ("2026-11-20T08:00:00-08:00", "2026-11-20T08:30:00-08:00")),
+        ("tomorrow 11:45 Los Angeles time", "America/Los_Angeles", "Los Angeles time",
+         ("2026-11-20T11:45:00-08:00", "2026-11-20T12:15:00-08:00")),
+        ("9am Hong Kong time on Friday", "Asia/Hong_Kong", "Hong Kong time",
+         ("2026-11-20T09:00:00+08:00", "2026-11-20T09:30:00+08:00")),
+        ("on Friday at quarter to six Hong Kong time", "Asia/Hong_Kong", "Hong Kong time",
+         ("2026-11-20T17:45:00+08:00", "2026-11-20T18:15:00+08:00")),
+        ("Saturday at 3pm in Tokyo time", "Asia/Tokyo", "Tokyo time",
+         ("2026-11-21T15:00:00+09:00", "2026-11-21T15:30:00+09:00")),
+        ("at noon London time on Friday", "Europe/London", "London time",
+         ("2026-11-20T12:00:00+00:00", "2026-11-20T12:30:00+00:00")),
+        ("Friday 10am Pacific standard time", "America/Los_Angeles", "Pacific standard time",
+         ("2026-11-20T10:00:00-08:00", "2026-11-20T10:30:00-08:00")),
+        ("viernes a las 10 hora de Nueva York", NY, "hora de Nueva York",
+         ("2026-11-20T10:00:00-05:00", "2026-11-20T10:30:00-05:00")),
+        ("vendredi à 15h heure de Paris", "Europe/Paris", "heure de Paris",
+         ("2026-11-20T15:00:00+01:00", "2026-11-20T15:30:00+01:00")),
+    ],
+)
+def test_clock_then_city_time(text: str, zone: str, words: str, window: tuple[str, str]) -> None:
+    out = parse_request(text, now=NOV, tz="Europe/London").to_json()
+    assert out["timezone"] == zone
+    assert [(w["start"], w["end"]) for w in out["windows"]] == [window]
+    assert f"times read in {zone} ({words})" in out["notes"]
+
+
+@pytest.mark.parametrize(
+    "text", ["find a time on Friday", "around christmas time", "same time on Friday", "Friday, my time",
+             "free time on Friday", "what time works Friday"])
+def test_time_after_ordinary_words_is_not_a_zone(text: str) -> None:
+    out = parse_request(text, now=NOV, tz="Europe/London").to_json()
+    assert out["timezone"] == "Europe/London"
+    assert not any(n.startswith("times read in") for n in out["notes"])
+    assert out["windows"]
