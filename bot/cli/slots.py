@@ -59,6 +59,8 @@ def solve(raw: bytes) -> dict[str, Any]:
         raise RequestError(f"request is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
     except RecursionError:
         raise RequestError("request is nested too deeply") from None
+    except ValueError:  # e.g. an integer beyond Python's digit limit for str -> int
+        raise RequestError("request is not valid JSON (a number has too many digits)") from None
     try:
         paths = ics_paths(data)
         extra: dict[str, list[Any]] = {}

@@ -60,25 +60,31 @@ def _plan(p: Participant, request: SlotRequest, bounds: Span, duration: int) -> 
     before, after = _seconds(p.buffer_before), _seconds(p.buffer_after)
     widest = max(before, after)
     lo, hi = bounds[0] - 2 * 86400, bounds[1] + 2 * 86400
+    # Daily and weekly limits count bookings anywhere in the ISO weeks the window touches.
+    count_lo, count_hi = bounds[0] - 8 * 86400, bounds[1] + 8 * 86400
     raw: list[Span] = []
     padded: list[Span] = []
     booking_starts: list[int] = []
     for ev in p.busy:
         start, end = ev.interval.span()
-        if end < lo or start > hi or ev.status == "cancelled" or ev.transparency == "transparent":
+        if ev.status == "cancelled" or ev.transparency == "transparent":
             continue
         if (ev.all_day and not p.all_day_blocks) or (ev.status == "tentative" and not p.tentative_blocks):
+            continue
+        if ev.kind == "booking" and count_lo <= start <= count_hi:
+            booking_starts.append(start)
+        if end <= start or end < lo or start > hi:  # an empty event holds no time, so no buffer either
             continue
         raw.append((start, end))
         if ev.kind == "booking":
             padded.append((start - widest, end + widest))
-            booking_starts.append(start)
         else:
             padded.append((start - after, end + before))
     busy = merge_spans(raw)
     blocked = merge_spans(padded)
 
-    full_days = _full_days(p, zone, booking_starts) if booking_starts else {}
+    limited = p.max_per_day is not None or p.max_per_week is not None
+    full_days = _full_days(p, zone, booking_starts, bounds) if limited else {}
     if full_days:
         allowed = subtract_spans(allowed, merge_spans(day_span(d, zone) for d in full_days))
 
@@ -87,15 +93,19 @@ def _plan(p: Participant, request: SlotRequest, bounds: Span, duration: int) -> 
     return _Plan(p, zone, hours, allowed, busy, blocked, free, feasible, full_days)
 
 
-def _full_days(p: Participant, zone: ZoneInfo, booking_starts: list[int]) -> dict[date, str]:
+def _full_days(p: Participant, zone: ZoneInfo, booking_starts: list[int], bounds: Span) -> dict[date, str]:
     days = Counter(local_date(s, zone) for s in booking_starts)
+    for day in local_dates(bounds, zone):  # days without bookings count too: a limit of 0 closes them
+        days[day] += 0
     full: dict[date, str] = {}
     if p.max_per_day is not None:
         for day, count in days.items():
             if count >= p.max_per_day:
                 full[day] = f"daily limit of {p.max_per_day} sessions reached"
     if p.max_per_week is not None:
-        weeks = Counter(d.isocalendar()[:2] for d in days.elements())
+        weeks: Counter[tuple[int, int]] = Counter()
+        for day, count in days.items():
+            weeks[day.isocalendar()[:2]] += count
         for (year, week), count in weeks.items():
             if count >= p.max_per_week:
                 monday = date.fromisocalendar(year, week, 1)
@@ -163,7 +173,16 @@ def _aligned_at_or_after(moment: int, zone: ZoneInfo, step: int) -> int:
         candidate = midnight + rounded - offset
         if _offset(candidate, zone) == offset:
             return candidate
-        moment = max(candidate, moment + 1)  # the offset changed in between: try again from there
+        # The offset changed in between: try again from the change itself (not from the candidate, which can
+        # lie past an aligned wall time that the change brought forward, e.g. 03:00 after a 02:00 jump).
+        lo, hi = moment, candidate
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if _offset(mid, zone) == offset:
+                lo = mid
+            else:
+                hi = mid
+        moment = max(hi, moment + 1)
     return moment
 
 
@@ -179,7 +198,8 @@ def _starts(
         t = _aligned_at_or_after(a, zone, step)
         while t < b:
             yield t, members
-            t = _aligned_at_or_after(t + step, zone, step)
+            # The next aligned wall time, not t + step: a spring-forward jump can bring it closer than a step.
+            t = _aligned_at_or_after(t + 1, zone, step)
 
 
 def _rank(
@@ -333,8 +353,10 @@ def _explain(
 
 def _policy_lines(request: SlotRequest, plans: Sequence[_Plan]) -> list[str]:
     policy = request.policy
+    bounds = request.window.span()
     out: list[str] = []
-    if any(plan.allowed != plan.hours for plan in plans):
+    # Compare with policy alone: plan.allowed also lacks the days closed by daily or weekly limits.
+    if any(intersect_spans(plan.hours, expand_policy(policy, plan.zone, bounds)) != plan.hours for plan in plans):
         banned = [WEEKDAYS[d].capitalize() for d in range(7) if d not in policy.weekdays]
         if banned:
             out.append(f"{', '.join(banned)}: not allowed by organisation policy")

@@ -55,6 +55,9 @@ _PARTICIPANT_KEYS = {
 }
 _BUSY_KEYS = {"start", "end", "transparency", "all_day", "status", "kind"}
 _ALL_DAY = [ClockRange(0, 1440)]
+_WINDOW_KEYS = {"start", "end"}
+_POLICY_KEYS = {"weekdays", "earliest", "latest"}
+_FIRST_YEAR, _LAST_YEAR = 1900, 9000
 
 
 def parse_instant(value: object, what: str) -> datetime:
@@ -66,12 +69,17 @@ def parse_instant(value: object, what: str) -> datetime:
         raise ValueError(f"{what}: {value!r} is not an ISO 8601 date-time") from None
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"{what}: {value!r} has no UTC offset (add e.g. 'Z' or '+01:00')")
+    if not _FIRST_YEAR <= moment.year <= _LAST_YEAR:  # far-off years overflow date arithmetic later on
+        raise ValueError(f"{what}: {value!r} is out of range (use a year from {_FIRST_YEAR} to {_LAST_YEAR})")
     return moment
 
 
 def _int(data: Mapping[str, Any], key: str, default: int, *, low: int, high: int, what: str = "") -> int:
     value = data.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{what}{key}: expected a whole number")
+    # float.is_integer() is False for inf and nan too (int() of those would raise an OverflowError)
+    if isinstance(value, float) and not value.is_integer():
         raise ValueError(f"{what}{key}: expected a whole number")
     if not low <= value <= high:
         raise ValueError(f"{what}{key}: must be between {low} and {high}")
@@ -109,12 +117,13 @@ def busy_from_json(items: object, what: str) -> list[BusyEvent]:
         end = parse_instant(item.get("end"), f"{label}.end")
         if end < start:
             raise ValueError(f"{label}: ends before it starts")
+        all_day = _bool(item, "all_day", False, f"{label}.")  # outside the try: its message is already labelled
         try:
             out.append(
                 BusyEvent(
                     Interval(start, end),
                     transparency=item.get("transparency", "opaque"),
-                    all_day=_bool(item, "all_day", False, f"{label}."),
+                    all_day=all_day,
                     status=item.get("status", "confirmed"),
                     kind=item.get("kind", "event"),
                 )
@@ -152,18 +161,25 @@ def _participant(raw: object, index: int, extra_busy: Mapping[str, list[BusyEven
         raise ValueError(f"{what}: {exc}") from None
     busy = busy_from_json(data.get("busy", []), f"{what}: busy")
     busy.extend(extra_busy.get(pid, []))
+    # Read outside the try below: these messages already name the participant.
+    buffer_before = timedelta(minutes=_int(data, "buffer_before_minutes", 0, low=0, high=1440, what=f"{what}: "))
+    buffer_after = timedelta(minutes=_int(data, "buffer_after_minutes", 0, low=0, high=1440, what=f"{what}: "))
+    all_day_blocks = _bool(data, "all_day_blocks", True, f"{what}: ")
+    tentative_blocks = _bool(data, "tentative_blocks", True, f"{what}: ")
+    max_per_day = _optional_int(data, "max_per_day", what)
+    max_per_week = _optional_int(data, "max_per_week", what)
     try:
         return Participant(
             id=pid,
             timezone=zone_name,
             hours=hours,
             busy=tuple(busy),
-            buffer_before=timedelta(minutes=_int(data, "buffer_before_minutes", 0, low=0, high=1440, what=f"{what}: ")),
-            buffer_after=timedelta(minutes=_int(data, "buffer_after_minutes", 0, low=0, high=1440, what=f"{what}: ")),
-            all_day_blocks=_bool(data, "all_day_blocks", True, f"{what}: "),
-            tentative_blocks=_bool(data, "tentative_blocks", True, f"{what}: "),
-            max_per_day=_optional_int(data, "max_per_day", what),
-            max_per_week=_optional_int(data, "max_per_week", what),
+            buffer_before=buffer_before,
+            buffer_after=buffer_after,
+            all_day_blocks=all_day_blocks,
+            tentative_blocks=tentative_blocks,
+            max_per_day=max_per_day,
+            max_per_week=max_per_week,
         )
     except ValueError as exc:
         raise ValueError(f"{what}: {exc}") from None
@@ -196,6 +212,7 @@ def request_from_json(data: object, *, extra_busy: Mapping[str, list[BusyEvent]]
     _reject_unknown(body, _REQUEST_KEYS, "request: ")
     now = parse_instant(body.get("now"), "now")
     window_raw = _object(body.get("window"), "window")
+    _reject_unknown(window_raw, _WINDOW_KEYS, "window: ")
     start = parse_instant(window_raw.get("start"), "window.start")
     end = parse_instant(window_raw.get("end"), "window.end")
     if end <= start:
@@ -216,7 +233,11 @@ def request_from_json(data: object, *, extra_busy: Mapping[str, list[BusyEvent]]
         required = required_raw
     else:
         raise ValueError('required: expected "all" or a number of participants')
-    policy = Policy.from_mapping(_object(body["policy"], "policy")) if body.get("policy") is not None else Policy()
+    policy = Policy()
+    if body.get("policy") is not None:
+        policy_raw = _object(body["policy"], "policy")
+        _reject_unknown(policy_raw, _POLICY_KEYS, "policy: ")
+        policy = Policy.from_mapping(policy_raw)
     ranking = body.get("ranking")
     if ranking is not None and ranking not in ("earliest", "spread"):
         raise ValueError('ranking: expected "earliest" or "spread"')
