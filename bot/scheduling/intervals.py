@@ -21,6 +21,7 @@ __all__ = [
     "intersect",
     "intersect_spans",
     "merge",
+    "merge_sorted_spans",
     "merge_spans",
     "subtract",
     "subtract_spans",
@@ -97,19 +98,27 @@ class Interval:
 
 def merge_spans(spans: Iterable[Span]) -> list[Span]:
     """Sorted, disjoint, non-adjacent spans covering the same points; empty spans dropped."""
-    ordered = sorted(s for s in spans if s[1] > s[0])
+    return merge_sorted_spans(sorted(spans))
+
+
+def merge_sorted_spans(ordered: Sequence[Span]) -> list[Span]:
+    """``merge_spans`` for input already sorted by start (one linear pass)."""
     out: list[Span] = []
-    if not ordered:
-        return out
-    cur_start, cur_end = ordered[0]
+    cur_start = cur_end = 0
+    started = False
     for start, end in ordered:
-        if start <= cur_end:
+        if end <= start:
+            continue
+        if not started:
+            cur_start, cur_end, started = start, end, True
+        elif start <= cur_end:
             if end > cur_end:
                 cur_end = end
         else:
             out.append((cur_start, cur_end))
             cur_start, cur_end = start, end
-    out.append((cur_start, cur_end))
+    if started:
+        out.append((cur_start, cur_end))
     return out
 
 
@@ -117,15 +126,19 @@ def intersect_spans(a: Sequence[Span], b: Sequence[Span]) -> list[Span]:
     """Intersection of two merged span lists (both sorted and disjoint)."""
     out: list[Span] = []
     i = j = 0
-    while i < len(a) and j < len(b):
-        start = max(a[i][0], b[j][0])
-        end = min(a[i][1], b[j][1])
-        if start < end:
-            out.append((start, end))
-        if a[i][1] < b[j][1]:
+    na, nb = len(a), len(b)
+    while i < na and j < nb:
+        a0, a1 = a[i]
+        b0, b1 = b[j]
+        start = a0 if a0 > b0 else b0
+        if a1 < b1:
+            end = a1
             i += 1
         else:
+            end = b1
             j += 1
+        if start < end:
+            out.append((start, end))
     return out
 
 

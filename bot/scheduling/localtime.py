@@ -15,6 +15,7 @@ from bot.scheduling.intervals import Span
 from bot.scheduling.model import ClockRange, Policy, WeeklyHours
 
 __all__ = [
+    "DayClock",
     "day_span",
     "expand_hours",
     "expand_policy",
@@ -51,6 +52,38 @@ def local_epoch(day: date, minute: int, zone: ZoneInfo) -> int:
     return hi
 
 
+class DayClock:
+    """Local midnights of one zone, each computed once: a day without a clock change is ``midnight + minutes``.
+
+    Made per search (never shared between calls), so it is a memo of this computation, not a global cache.
+    """
+
+    __slots__ = ("_midnights", "zone")
+
+    def __init__(self, zone: ZoneInfo) -> None:
+        self.zone = zone
+        self._midnights: dict[date, int] = {}
+
+    def midnight(self, day: date) -> int:
+        found = self._midnights.get(day)
+        if found is None:
+            found = self._midnights[day] = local_epoch(day, 0, self.zone)
+        return found
+
+    def at(self, day: date, minute: int) -> int:
+        """``local_epoch(day, minute)``, fast on ordinary days."""
+        start = self.midnight(day)
+        if minute == 0:
+            return start
+        end = self.midnight(day + _ONE_DAY)
+        if end - start == 86400:
+            return start + minute * 60
+        return local_epoch(day, minute, self.zone)
+
+    def day_span(self, day: date) -> Span:
+        return (self.midnight(day), self.midnight(day + _ONE_DAY))
+
+
 def local_date(epoch: int, zone: ZoneInfo) -> date:
     return datetime.fromtimestamp(epoch, zone).date()
 
@@ -85,11 +118,11 @@ def _clip(spans: list[Span], bounds: Span) -> list[Span]:
     return out
 
 
-def _ranges_to_spans(day: date, ranges: tuple[ClockRange, ...], zone: ZoneInfo) -> list[Span]:
+def _ranges_to_spans(day: date, ranges: tuple[ClockRange, ...], clock: DayClock) -> list[Span]:
     out: list[Span] = []
     for r in ranges:
-        start = local_epoch(day, r.start, zone)
-        end = local_epoch(day, r.end, zone)
+        start = clock.at(day, r.start)
+        end = clock.at(day, r.end)
         if start < end:
             if out and start <= out[-1][1]:
                 out[-1] = (out[-1][0], max(out[-1][1], end))
@@ -98,11 +131,12 @@ def _ranges_to_spans(day: date, ranges: tuple[ClockRange, ...], zone: ZoneInfo) 
     return out
 
 
-def expand_hours(hours: WeeklyHours, zone: ZoneInfo, bounds: Span) -> list[Span]:
+def expand_hours(hours: WeeklyHours, zone: ZoneInfo, bounds: Span, clock: DayClock | None = None) -> list[Span]:
     """Working time inside ``bounds`` as merged UTC spans."""
+    clock = clock or DayClock(zone)
     out: list[Span] = []
     for day in local_dates(bounds, zone):
-        for span in _ranges_to_spans(day, hours.ranges_on(day), zone):
+        for span in _ranges_to_spans(day, hours.ranges_on(day), clock):
             if out and span[0] <= out[-1][1]:
                 out[-1] = (out[-1][0], max(out[-1][1], span[1]))
             else:
@@ -110,15 +144,16 @@ def expand_hours(hours: WeeklyHours, zone: ZoneInfo, bounds: Span) -> list[Span]
     return _clip(out, bounds)
 
 
-def expand_policy(policy: Policy, zone: ZoneInfo, bounds: Span) -> list[Span]:
+def expand_policy(policy: Policy, zone: ZoneInfo, bounds: Span, clock: DayClock | None = None) -> list[Span]:
     """Time the organisation allows inside ``bounds``, in this zone's local time."""
+    clock = clock or DayClock(zone)
     earliest = policy.earliest if policy.earliest is not None else 0
     latest = policy.latest if policy.latest is not None else 1440
     out: list[Span] = []
     for day in local_dates(bounds, zone):
         if day.weekday() not in policy.weekdays:
             continue
-        span = (local_epoch(day, earliest, zone), local_epoch(day, latest, zone))
+        span = (clock.at(day, earliest), clock.at(day, latest))
         if span[0] >= span[1]:
             continue
         if out and span[0] <= out[-1][1]:

@@ -179,6 +179,14 @@ EventStatus = Literal["confirmed", "tentative", "cancelled"]
 BusyKind = Literal["event", "booking"]
 
 
+BUSY_CANCELLED = 1
+BUSY_TENTATIVE = 2
+BUSY_TRANSPARENT = 4
+BUSY_ALL_DAY = 8
+BUSY_BOOKING = 16
+BUSY_EMPTY = 32
+
+
 @dataclass(frozen=True, slots=True)
 class BusyEvent:
     """A block of time from someone's calendar: when, and how it counts; never what it is."""
@@ -189,6 +197,9 @@ class BusyEvent:
     status: EventStatus = "confirmed"
     kind: BusyKind = "event"
     source: str | None = None  # which calendar said so (an id, never a title)
+    # How the event counts, as bits (see BUSY_* below), and its epoch span: computed once, read by the search.
+    flags: int = field(init=False, repr=False, compare=False, hash=False)
+    span: tuple[int, int] = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         if self.transparency not in ("opaque", "transparent"):
@@ -197,6 +208,17 @@ class BusyEvent:
             raise ValueError(f"bad status {self.status!r}: use 'confirmed', 'tentative' or 'cancelled'")
         if self.kind not in ("event", "booking"):
             raise ValueError(f"bad kind {self.kind!r}: use 'event' or 'booking'")
+        span = self.interval.span()
+        flags = (
+            (BUSY_CANCELLED if self.status == "cancelled" else 0)
+            | (BUSY_TENTATIVE if self.status == "tentative" else 0)
+            | (BUSY_TRANSPARENT if self.transparency == "transparent" else 0)
+            | (BUSY_ALL_DAY if self.all_day else 0)
+            | (BUSY_BOOKING if self.kind == "booking" else 0)
+            | (BUSY_EMPTY if span[1] <= span[0] else 0)
+        )
+        object.__setattr__(self, "flags", flags)
+        object.__setattr__(self, "span", span)
 
     @property
     def start(self) -> datetime:

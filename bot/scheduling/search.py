@@ -9,6 +9,7 @@ booking the gap is ``max(b, a)`` on both sides (buffers may overlap each other, 
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -19,12 +20,25 @@ from bot.scheduling.intervals import (
     Span,
     from_epoch,
     intersect_spans,
+    merge_sorted_spans,
     merge_spans,
     subtract_spans,
     to_epoch_ceil,
 )
-from bot.scheduling.localtime import day_span, expand_hours, expand_policy, local_date, local_dates
-from bot.scheduling.model import WEEKDAYS, Participant, Slot, SlotRequest, SlotResult
+from bot.scheduling.localtime import DayClock, expand_hours, expand_policy, local_date, local_dates
+from bot.scheduling.model import (
+    BUSY_ALL_DAY,
+    BUSY_BOOKING,
+    BUSY_CANCELLED,
+    BUSY_EMPTY,
+    BUSY_TENTATIVE,
+    BUSY_TRANSPARENT,
+    WEEKDAYS,
+    Participant,
+    Slot,
+    SlotRequest,
+    SlotResult,
+)
 
 __all__ = ["find_slots", "free_spans"]
 
@@ -37,6 +51,7 @@ class _Plan:
 
     participant: Participant
     zone: ZoneInfo
+    clock: DayClock
     hours: list[Span]  # working hours in the window, before policy
     allowed: list[Span]  # working hours that policy and limits allow
     busy: list[Span]  # merged busy time as it is (no buffers)
@@ -52,45 +67,43 @@ def _seconds(delta: timedelta) -> int:
 
 def _plan(p: Participant, request: SlotRequest, bounds: Span, duration: int) -> _Plan:
     zone = p.zone
-    hours = expand_hours(p.hours, zone, bounds)
+    clock = DayClock(zone)
+    hours = expand_hours(p.hours, zone, bounds, clock)
     allowed = hours
     if not request.policy.unrestricted:
-        allowed = intersect_spans(allowed, expand_policy(request.policy, zone, bounds))
+        allowed = intersect_spans(allowed, expand_policy(request.policy, zone, bounds, clock))
 
     before, after = _seconds(p.buffer_before), _seconds(p.buffer_after)
     widest = max(before, after)
-    lo, hi = bounds[0] - 2 * 86400, bounds[1] + 2 * 86400
+    skip = (
+        BUSY_CANCELLED
+        | BUSY_TRANSPARENT
+        | (0 if p.all_day_blocks else BUSY_ALL_DAY)
+        | (0 if p.tentative_blocks else BUSY_TENTATIVE)
+    )
+    # Calendar events: one sort, one merge; widening every merged span by the same buffers keeps the order.
+    events = [ev.span for ev in p.busy if not ev.flags & (skip | BUSY_EMPTY | BUSY_BOOKING)]
+    events.sort()
+    busy = merge_sorted_spans(events)
+    blocked = merge_sorted_spans([(s - after, e + before) for s, e in busy]) if before or after else busy
+    # Bookings keep their own buffers too: the gap around them is the wider of the two.
+    bookings = [ev.span for ev in p.busy if ev.flags & (skip | BUSY_BOOKING) == BUSY_BOOKING]
     # Daily and weekly limits count bookings anywhere in the ISO weeks the window touches.
     count_lo, count_hi = bounds[0] - 8 * 86400, bounds[1] + 8 * 86400
-    raw: list[Span] = []
-    padded: list[Span] = []
-    booking_starts: list[int] = []
-    for ev in p.busy:
-        start, end = ev.interval.span()
-        if ev.status == "cancelled" or ev.transparency == "transparent":
-            continue
-        if (ev.all_day and not p.all_day_blocks) or (ev.status == "tentative" and not p.tentative_blocks):
-            continue
-        if ev.kind == "booking" and count_lo <= start <= count_hi:
-            booking_starts.append(start)
-        if end <= start or end < lo or start > hi:  # an empty event holds no time, so no buffer either
-            continue
-        raw.append((start, end))
-        if ev.kind == "booking":
-            padded.append((start - widest, end + widest))
-        else:
-            padded.append((start - after, end + before))
-    busy = merge_spans(raw)
-    blocked = merge_spans(padded)
+    booking_starts = [s for s, _ in bookings if count_lo <= s <= count_hi]
+    if bookings:
+        held = merge_spans(bookings)
+        busy = merge_spans([*busy, *held])
+        blocked = merge_spans([*blocked, *((s - widest, e + widest) for s, e in held)])
 
     limited = p.max_per_day is not None or p.max_per_week is not None
     full_days = _full_days(p, zone, booking_starts, bounds) if limited else {}
     if full_days:
-        allowed = subtract_spans(allowed, merge_spans(day_span(d, zone) for d in full_days))
+        allowed = subtract_spans(allowed, merge_spans(clock.day_span(d) for d in full_days))
 
     free = subtract_spans(allowed, blocked)
     feasible = [(a, b - duration + 1) for a, b in free if b - a >= duration]
-    return _Plan(p, zone, hours, allowed, busy, blocked, free, feasible, full_days)
+    return _Plan(p, zone, clock, hours, allowed, busy, blocked, free, feasible, full_days)
 
 
 def _full_days(p: Participant, zone: ZoneInfo, booking_starts: list[int], bounds: Span) -> dict[date, str]:
@@ -313,6 +326,10 @@ class _Lines:
         self.lines: list[str] = []
         self.dropped = 0
 
+    @property
+    def full(self) -> bool:
+        return len(self.lines) >= self.limit
+
     def add(self, line: str) -> None:
         if len(self.lines) < self.limit:
             self.lines.append(line)
@@ -372,33 +389,69 @@ def _policy_lines(request: SlotRequest, plans: Sequence[_Plan]) -> list[str]:
     return out
 
 
+class _Sorted:
+    """A merged span list with its end times, so the spans touching one day are found by bisection."""
+
+    __slots__ = ("ends", "spans")
+
+    def __init__(self, spans: list[Span]) -> None:
+        self.spans = spans
+        self.ends = [end for _, end in spans]
+
+    def within(self, lo: int, hi: int) -> list[Span]:
+        """The spans clipped to ``[lo, hi)``."""
+        spans = self.spans
+        out: list[Span] = []
+        for i in range(bisect_right(self.ends, lo), len(spans)):
+            start, end = spans[i]
+            if start >= hi:
+                break
+            out.append((start if start > lo else lo, end if end < hi else hi))
+        return out
+
+
 def _explain_person(plan: _Plan, lines: _Lines, *, bounds: Span, duration: int, named: bool) -> None:
     zone = plan.zone
     who = f" ({plan.participant.id})" if named else ""
     hours = plan.participant.hours
+    work, allowed, busy_all = _Sorted(plan.hours), _Sorted(plan.allowed), _Sorted(plan.busy)
+    blocked_all, free_all = _Sorted(plan.blocked), _Sorted(plan.free)
+    short = f"free, but shorter than {_human(timedelta(seconds=duration))}"
     for day in local_dates(bounds, zone):
-        whole = day_span(day, zone)
-        window = (max(whole[0], bounds[0]), min(whole[1], bounds[1]))
-        if window[0] >= window[1]:
+        whole = plan.clock.day_span(day)
+        lo, hi = max(whole[0], bounds[0]), min(whole[1], bounds[1])
+        if lo >= hi:
             continue
-        label = _fmt_day(day)
         if not hours.ranges_on(day):
             reason = "day off" if hours.is_override(day) else "outside working hours"
-            lines.add(f"{label} {reason}{who}")
+            lines.add(f"{_fmt_day(day)} {reason}{who}")
             continue
         if day in plan.full_days:
-            lines.add(f"{label} {plan.full_days[day]}{who}")
+            lines.add(f"{_fmt_day(day)} {plan.full_days[day]}{who}")
             continue
-        day_hours = intersect_spans([window], plan.hours)
-        if subtract_spans([window], day_hours):
+        day_hours = work.within(lo, hi)
+        outside = sum(end - start for start, end in day_hours) < hi - lo
+        day_allowed = allowed.within(lo, hi)
+        if day_allowed:
+            a_lo, a_hi = day_allowed[0][0], day_allowed[-1][1]
+            busy = intersect_spans(day_allowed, busy_all.within(a_lo, a_hi))
+            buffers = subtract_spans(intersect_spans(day_allowed, blocked_all.within(a_lo, a_hi)), busy)
+            shorts = [
+                span
+                for span in intersect_spans(day_allowed, free_all.within(a_lo, a_hi))
+                if span[1] - span[0] < duration
+            ]
+        else:
+            busy = buffers = shorts = []
+        if lines.full:  # only counted from here on: no need to word them
+            lines.dropped += outside + len(busy) + len(buffers) + len(shorts)
+            continue
+        label = _fmt_day(day)
+        if outside:
             ranges = ", ".join(_fmt_range(span, zone) for span in day_hours) or "none in this window"
             lines.add(f"{label} outside working hours (hours: {ranges}){who}")
-        day_allowed = intersect_spans([window], plan.allowed)
-        busy = intersect_spans(day_allowed, plan.busy)
         found: list[tuple[Span, str]] = [(span, "busy") for span in busy]
-        buffers = subtract_spans(intersect_spans(day_allowed, plan.blocked), busy)
         found.extend((span, "kept free as a buffer") for span in buffers)
-        short = f"free, but shorter than {_human(timedelta(seconds=duration))}"
-        found.extend((span, short) for span in intersect_spans(day_allowed, plan.free) if span[1] - span[0] < duration)
+        found.extend((span, short) for span in shorts)
         for span, reason in sorted(found):
             lines.add(f"{label} {_fmt_range(span, zone)} {reason}{who}")
