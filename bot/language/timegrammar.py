@@ -1488,33 +1488,28 @@ def _business(c: Clock, notes: list[str]) -> Clock:
     return replace(c, mer="am")
 
 
-def _end_after(start: Clock, end: Clock) -> Clock:
-    """Resolve an ambiguous range end: the reading that gives the shortest positive span."""
-    if end.mer or end.h24 or end.h > 12:
-        return end
-    s = _hour24(start) * 60 + start.m
+def _closest_meridiem(anchor: Clock, loose: Clock, *, loose_is_end: bool) -> Clock:
+    """Read an ambiguous clock (no am/pm, 12 h) so that the span between it and ``anchor`` is shortest."""
+    if loose.mer or loose.h24 or loose.h > 12:
+        return loose
+    a = _hour24(anchor) * 60 + anchor.m
     best: Clock | None = None
     best_span = 10**9
-    for cand in (replace(end, mer="am"), replace(end, mer="pm")):
-        e = _hour24(cand) * 60 + cand.m
-        span = (e - s) % 1440 or 1440
+    for cand in (replace(loose, mer="am"), replace(loose, mer="pm")):
+        c = _hour24(cand) * 60 + cand.m
+        span = ((c - a) if loose_is_end else (a - c)) % 1440 or 1440
         if span < best_span:
             best, best_span = cand, span
-    return best or end
+    return best or loose
+
+
+def _end_after(start: Clock, end: Clock) -> Clock:
+    """Resolve an ambiguous range end: the reading that gives the shortest positive span."""
+    return _closest_meridiem(start, end, loose_is_end=True)
 
 
 def _start_before(start: Clock, end: Clock) -> Clock:
-    if start.mer or start.h24 or start.h > 12:
-        return start
-    e = _hour24(end) * 60 + end.m
-    best: Clock | None = None
-    best_span = 10**9
-    for cand in (replace(start, mer="am"), replace(start, mer="pm")):
-        s = _hour24(cand) * 60 + cand.m
-        span = (e - s) % 1440 or 1440
-        if span < best_span:
-            best, best_span = cand, span
-    return best or start
+    return _closest_meridiem(end, start, loose_is_end=False)
 
 
 def _can_hold_date(f: Frame) -> bool:
