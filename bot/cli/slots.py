@@ -49,7 +49,7 @@ def _read(source: str) -> bytes:
 def solve(raw: bytes) -> dict[str, Any]:
     """Decode, validate, read any ICS files the request names, search, and encode the answer."""
     from bot.scheduling import find_slots
-    from bot.scheduling.wire import ics_paths, parse_instant, request_from_json, result_to_json
+    from bot.scheduling.wire import ics_paths, request_from_json, result_to_json, window_from_json
 
     try:
         data = json.loads(raw.decode("utf-8"))
@@ -66,16 +66,9 @@ def solve(raw: bytes) -> dict[str, Any]:
         extra: dict[str, list[Any]] = {}
         if paths:
             from bot.providers.ics import load_ics_file
-            from bot.scheduling.intervals import Interval
             from bot.scheduling.model import load_zone
 
-            window = data.get("window") if isinstance(data, dict) else None
-            if not isinstance(window, dict):
-                raise ValueError("window: expected a JSON object")
-            start = parse_instant(window.get("start"), "window.start")
-            end = parse_instant(window.get("end"), "window.end")
-            if end <= start:
-                raise ValueError("window: the end must come after the start")
+            window = window_from_json(data.get("window") if isinstance(data, dict) else None)
             zones = {
                 str(p.get("id")): str(p.get("timezone", "UTC"))
                 for p in data.get("participants", [])
@@ -85,7 +78,7 @@ def solve(raw: bytes) -> dict[str, Any]:
                 zone = zones.get(pid, "UTC")
                 load_zone(zone)
                 for path in files:
-                    extra.setdefault(pid, []).extend(load_ics_file(path, window=Interval(start, end), default_tz=zone))
+                    extra.setdefault(pid, []).extend(load_ics_file(path, window=window, default_tz=zone))
         request = request_from_json(data, extra_busy=extra)
     except ValueError as exc:  # IcsError is a ValueError too
         raise RequestError(str(exc)) from None

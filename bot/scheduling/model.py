@@ -123,6 +123,11 @@ class WeeklyHours:
         object.__setattr__(self, "days", tuple(_normalize_ranges(tuple(d)) for d in self.days))
         object.__setattr__(self, "overrides", {d: _normalize_ranges(tuple(r)) for d, r in self.overrides.items()})
 
+    @classmethod
+    def always(cls, overrides: Mapping[date, tuple[ClockRange, ...]] | None = None) -> WeeklyHours:
+        """Available all day, every day (someone with no working hours of their own), plus any overrides."""
+        return cls(tuple((ClockRange(0, 1440),) for _ in range(7)), dict(overrides or {}))
+
     def ranges_on(self, day: date) -> tuple[ClockRange, ...]:
         if day in self.overrides:
             return self.overrides[day]

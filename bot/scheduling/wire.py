@@ -13,7 +13,6 @@ from typing import Any
 from bot.scheduling.intervals import Interval
 from bot.scheduling.model import (
     BusyEvent,
-    ClockRange,
     Participant,
     Policy,
     Slot,
@@ -23,7 +22,7 @@ from bot.scheduling.model import (
     load_zone,
 )
 
-__all__ = ["busy_from_json", "ics_paths", "parse_instant", "request_from_json", "result_to_json"]
+__all__ = ["busy_from_json", "ics_paths", "parse_instant", "request_from_json", "result_to_json", "window_from_json"]
 
 _REQUEST_KEYS = {
     "now",
@@ -54,7 +53,6 @@ _PARTICIPANT_KEYS = {
     "max_per_week",
 }
 _BUSY_KEYS = {"start", "end", "transparency", "all_day", "status", "kind"}
-_ALL_DAY = [ClockRange(0, 1440)]
 _WINDOW_KEYS = {"start", "end"}
 _POLICY_KEYS = {"weekdays", "earliest", "latest"}
 _FIRST_YEAR, _LAST_YEAR = 1900, 9000
@@ -150,11 +148,7 @@ def _participant(raw: object, index: int, extra_busy: Mapping[str, list[BusyEven
     overrides_raw = data.get("overrides") or {}
     try:
         if hours_raw is None:
-            hours = WeeklyHours(tuple((tuple(_ALL_DAY)) for _ in range(7)))
-            if overrides_raw:
-                hours = WeeklyHours(
-                    hours.days, WeeklyHours.from_mapping({}, _object(overrides_raw, "overrides")).overrides
-                )
+            hours = WeeklyHours.always(WeeklyHours.from_mapping({}, _object(overrides_raw, "overrides")).overrides)
         else:
             hours = WeeklyHours.from_mapping(_object(hours_raw, "hours"), _object(overrides_raw, "overrides"))
     except ValueError as exc:
@@ -206,12 +200,9 @@ def ics_paths(data: object) -> dict[str, list[str]]:
     return out
 
 
-def request_from_json(data: object, *, extra_busy: Mapping[str, list[BusyEvent]] | None = None) -> SlotRequest:
-    """A ``SlotRequest`` from decoded JSON; ``extra_busy`` adds busy time per participant id (from ICS files)."""
-    body = _object(data, "request")
-    _reject_unknown(body, _REQUEST_KEYS, "request: ")
-    now = parse_instant(body.get("now"), "now")
-    window_raw = _object(body.get("window"), "window")
+def window_from_json(data: object) -> Interval:
+    """The search window: both ends aware, the end after the start, at most 366 days."""
+    window_raw = _object(data, "window")
     _reject_unknown(window_raw, _WINDOW_KEYS, "window: ")
     start = parse_instant(window_raw.get("start"), "window.start")
     end = parse_instant(window_raw.get("end"), "window.end")
@@ -219,6 +210,15 @@ def request_from_json(data: object, *, extra_busy: Mapping[str, list[BusyEvent]]
         raise ValueError("window: the end must come after the start")
     if end - start > timedelta(days=366):
         raise ValueError("window: at most 366 days can be searched at once")
+    return Interval(start, end)
+
+
+def request_from_json(data: object, *, extra_busy: Mapping[str, list[BusyEvent]] | None = None) -> SlotRequest:
+    """A ``SlotRequest`` from decoded JSON; ``extra_busy`` adds busy time per participant id (from ICS files)."""
+    body = _object(data, "request")
+    _reject_unknown(body, _REQUEST_KEYS, "request: ")
+    now = parse_instant(body.get("now"), "now")
+    window = window_from_json(body.get("window"))
     participants_raw = body.get("participants")
     if not isinstance(participants_raw, list) or not participants_raw:
         raise ValueError("participants: expected a non-empty list")
@@ -244,7 +244,7 @@ def request_from_json(data: object, *, extra_busy: Mapping[str, list[BusyEvent]]
     return SlotRequest(
         now=now,
         duration=timedelta(minutes=_int(body, "duration_minutes", 30, low=1, high=1440)),
-        window=Interval(start, end),
+        window=window,
         participants=participants,
         step=timedelta(minutes=_int(body, "step_minutes", 15, low=1, high=1440)),
         min_notice=timedelta(minutes=_int(body, "min_notice_minutes", 0, low=0, high=525600)),

@@ -20,7 +20,6 @@ from bot.scheduling.model import (
     Booking,
     BookingStatus,
     BusyEvent,
-    ClockRange,
     CoachSettings,
     Participant,
     Policy,
@@ -51,8 +50,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-_ANY_TIME = WeeklyHours(tuple((ClockRange(0, 1440),) for _ in range(7)))
 
 
 class BookingError(Exception):
@@ -157,7 +154,7 @@ class BookingService:
                     Participant(
                         id=person_id,
                         timezone=other.timezone if other else settings.timezone,
-                        hours=other.hours if other else _ANY_TIME,
+                        hours=other.hours if other else WeeklyHours.always(),
                         busy=tuple(events),
                     )
                 )
