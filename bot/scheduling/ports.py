@@ -6,7 +6,8 @@ Implementations are named after their technology (``SqlBookingRepository``); tes
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -27,13 +28,22 @@ __all__ = [
     "BookingRepository",
     "BusySource",
     "BusyUnavailable",
+    "CalendarProvider",
+    "ChangeSet",
     "CoachSettingsRepository",
     "ConversationStateRepository",
+    "EventDraft",
+    "NeedsReconnect",
     "NotFound",
     "PeopleRepository",
     "PollRepository",
     "ProcessedEventRepository",
+    "ProviderError",
+    "RemoteCalendar",
+    "RemoteEvent",
     "StaleStatus",
+    "SyncTokenInvalid",
+    "WriteConflict",
 ]
 
 
@@ -148,4 +158,98 @@ class BusySource(Protocol):
     async def busy(self, person_id: str, window: Interval) -> list[BusyEvent]:
         """Busy time of a person's connected calendars in ``window``; raises ``BusyUnavailable``, never
         returns an empty list for a calendar it could not read."""
+        ...
+
+
+# ------------------------------------------------------------------------------------------ calendar providers
+
+
+class ProviderError(Exception):
+    """A calendar provider failed (timeout, 5xx after retries, bad answer).  Never read as "free"."""
+
+
+class NeedsReconnect(ProviderError):
+    """The account's credentials no longer work (invalid_grant, 401 after refresh): the owner must reconnect."""
+
+
+class SyncTokenInvalid(ProviderError):
+    """The incremental sync token was refused (Google 410, Graph 410, CalDAV invalid sync-token): resync fully."""
+
+
+class WriteConflict(ProviderError):
+    """An update lost to a newer version of the event (412 Precondition Failed); refetch and try again."""
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteCalendar:
+    external_id: str
+    name: str
+    read_only: bool = False
+    primary: bool = False
+    timezone: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteEvent:
+    """One event (or one instance of a recurring event) as busy time: no title, ever."""
+
+    external_id: str  # unique within the calendar, per instance ("uid" or "uid@2026-03-10T14:00:00Z")
+    busy: BusyEvent
+    etag: str | None = None
+    booking_id: str | None = None  # set when the event is one of our booking events (our own marker)
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeSet:
+    """What changed in a calendar since ``token``; ``full`` means this is a full listing (the first sync or a
+    resync after an invalid token): anything known before and not listed here is gone."""
+
+    changed: tuple[RemoteEvent, ...]
+    deleted: tuple[str, ...]  # external ids
+    token: str | None
+    full: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class EventDraft:
+    """The booking event written into the coach's push calendar."""
+
+    booking_id: str  # also the idempotency key: providers derive the event's client-chosen id / UID from it
+    interval: Interval
+    title: str
+    description: str = ""
+    timezone: str = "UTC"
+    attendees: tuple[str, ...] = ()  # e-mail addresses
+    location: str = ""
+
+
+class CalendarProvider(Protocol):
+    """One connected calendar account.  Implementations: ``CalDAVProvider``, ``GoogleProvider``,
+    ``GraphProvider``, ``IcsFeedProvider``, ``LocalCalendarProvider``.  Raise ``NeedsReconnect`` for dead
+    credentials and ``ProviderError`` for anything else that went wrong: never return "no events" instead."""
+
+    read_only: bool
+
+    async def list_calendars(self) -> list[RemoteCalendar]: ...
+
+    async def busy(self, calendar_ids: Sequence[str], window: Interval) -> Mapping[str, list[BusyEvent]]:
+        """Busy time per calendar in ``window`` (free/busy query where the provider has one)."""
+        ...
+
+    async def changes(self, calendar_id: str, *, token: str | None, window: Interval) -> ChangeSet:
+        """Incremental changes since ``token`` (None: full listing of ``window``); raises ``SyncTokenInvalid``."""
+        ...
+
+    async def create_event(self, calendar_id: str, draft: EventDraft) -> RemoteEvent:
+        """Create the booking event; a retry with the same ``draft.booking_id`` must not make a second one."""
+        ...
+
+    async def update_event(
+        self, calendar_id: str, external_id: str, draft: EventDraft, *, etag: str | None
+    ) -> RemoteEvent:
+        """Move or rewrite the booking event; raises ``WriteConflict`` when ``etag`` is stale (412)."""
+        ...
+
+    async def delete_event(self, calendar_id: str, external_id: str, *, etag: str | None = None) -> None:
+        """Delete; an event that is already gone is not an error."""
         ...
