@@ -76,7 +76,15 @@ def build_app(settings: Settings, *, overrides: Mapping[str, Any] | None = None)
     storage = parts.get("storage") or open_storage(
         settings.database_url, secret_keys=SecretBox(load_or_create_secret_keys(settings))
     )
-    busy_source: BusySource = parts.get("busy_source") or IcsFileBusySource({})
+    files: dict[str, list[Path]] = {}
+    zones: dict[str, str] = {}
+    if settings.demo:
+        from bot.demo.seed import DEMO_COACH_ID, DEMO_COACH_TIMEZONE, demo_calendar_path, ensure_demo_coach
+
+        ensure_demo_coach(storage)
+        files[DEMO_COACH_ID] = [demo_calendar_path()]
+        zones[DEMO_COACH_ID] = DEMO_COACH_TIMEZONE
+    busy_source: BusySource = parts.get("busy_source") or IcsFileBusySource(files, timezones=zones)
     bookings = BookingService(
         bookings=storage.bookings,
         coach_settings=storage.coach_settings,
