@@ -9,7 +9,7 @@ booking the gap is ``max(b, a)`` on both sides (buffers may overlap each other, 
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -390,12 +390,13 @@ def _policy_lines(request: SlotRequest, plans: Sequence[_Plan]) -> list[str]:
 
 
 class _Sorted:
-    """A merged span list with its end times, so the spans touching one day are found by bisection."""
+    """A merged span list with its start and end times, so the spans touching one day are found by bisection."""
 
-    __slots__ = ("ends", "spans")
+    __slots__ = ("ends", "spans", "starts")
 
     def __init__(self, spans: list[Span]) -> None:
         self.spans = spans
+        self.starts = [start for start, _ in spans]
         self.ends = [end for _, end in spans]
 
     def within(self, lo: int, hi: int) -> list[Span]:
@@ -409,13 +410,22 @@ class _Sorted:
             out.append((start if start > lo else lo, end if end < hi else hi))
         return out
 
+    def count(self, lo: int, hi: int) -> int:
+        """How many spans touch ``[lo, hi)`` (what ``len(within(lo, hi))`` would be, without building it)."""
+        return max(0, bisect_left(self.starts, hi) - bisect_right(self.ends, lo))
+
 
 def _explain_person(plan: _Plan, lines: _Lines, *, bounds: Span, duration: int, named: bool) -> None:
     zone = plan.zone
     who = f" ({plan.participant.id})" if named else ""
     hours = plan.participant.hours
-    work, allowed, busy_all = _Sorted(plan.hours), _Sorted(plan.allowed), _Sorted(plan.busy)
-    blocked_all, free_all = _Sorted(plan.blocked), _Sorted(plan.free)
+    # One sweep over the whole window; each day then takes its share by bisection.  Clipping a whole-window
+    # intersection to a day gives what intersecting the day's allowed hours would: (A & B) & day = (A & day) & B.
+    busy_in_hours = intersect_spans(plan.allowed, plan.busy)
+    work = _Sorted(plan.hours)
+    busy_all = _Sorted(busy_in_hours)
+    buffers_all = _Sorted(subtract_spans(intersect_spans(plan.allowed, plan.blocked), busy_in_hours))
+    free_all = _Sorted(plan.free)
     short = f"free, but shorter than {_human(timedelta(seconds=duration))}"
     for day in local_dates(bounds, zone):
         whole = plan.clock.day_span(day)
@@ -423,6 +433,9 @@ def _explain_person(plan: _Plan, lines: _Lines, *, bounds: Span, duration: int, 
         if lo >= hi:
             continue
         if not hours.ranges_on(day):
+            if lines.full:
+                lines.dropped += 1
+                continue
             reason = "day off" if hours.is_override(day) else "outside working hours"
             lines.add(f"{_fmt_day(day)} {reason}{who}")
             continue
@@ -431,27 +444,16 @@ def _explain_person(plan: _Plan, lines: _Lines, *, bounds: Span, duration: int, 
             continue
         day_hours = work.within(lo, hi)
         outside = sum(end - start for start, end in day_hours) < hi - lo
-        day_allowed = allowed.within(lo, hi)
-        if day_allowed:
-            a_lo, a_hi = day_allowed[0][0], day_allowed[-1][1]
-            busy = intersect_spans(day_allowed, busy_all.within(a_lo, a_hi))
-            buffers = subtract_spans(intersect_spans(day_allowed, blocked_all.within(a_lo, a_hi)), busy)
-            shorts = [
-                span
-                for span in intersect_spans(day_allowed, free_all.within(a_lo, a_hi))
-                if span[1] - span[0] < duration
-            ]
-        else:
-            busy = buffers = shorts = []
         if lines.full:  # only counted from here on: no need to word them
-            lines.dropped += outside + len(busy) + len(buffers) + len(shorts)
+            shorts_n = sum(1 for a, b in free_all.within(lo, hi) if b - a < duration) if free_all.count(lo, hi) else 0
+            lines.dropped += outside + busy_all.count(lo, hi) + buffers_all.count(lo, hi) + shorts_n
             continue
         label = _fmt_day(day)
         if outside:
             ranges = ", ".join(_fmt_range(span, zone) for span in day_hours) or "none in this window"
             lines.add(f"{label} outside working hours (hours: {ranges}){who}")
-        found: list[tuple[Span, str]] = [(span, "busy") for span in busy]
-        found.extend((span, "kept free as a buffer") for span in buffers)
-        found.extend((span, short) for span in shorts)
+        found: list[tuple[Span, str]] = [(span, "busy") for span in busy_all.within(lo, hi)]
+        found.extend((span, "kept free as a buffer") for span in buffers_all.within(lo, hi))
+        found.extend((span, short) for span in free_all.within(lo, hi) if span[1] - span[0] < duration)
         for span, reason in sorted(found):
             lines.add(f"{label} {_fmt_range(span, zone)} {reason}{who}")
