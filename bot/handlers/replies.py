@@ -33,6 +33,7 @@ class Asker:
     timezone: str = "UTC"  # IANA zone; from users.info, the browser, or --tz
     locale: str = "en"
     surface: Literal["slack", "teams", "web", "console"] = "console"
+    tenant: str = ""  # Slack team id / Teams tenant id: "<@U123>" mentions resolve within it
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,34 @@
+"""The calendar-connection port the conversation calls; the calendars issue implements it.
+
+``Conversation`` calls ``start`` when someone asks to connect a calendar ("connect my google calendar") or clicks
+a provider button (action ``connect.start``, value the provider), and ``submit`` for every form whose id starts
+with ``CONNECT_FORM_PREFIX`` (e.g. a CalDAV URL + app password form).  Choices the connector returns should use
+actions starting with ``connect.``; the conversation passes ``connect.start`` clicks back to ``start``.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from bot.handlers.replies import Reply
+
+__all__ = ["CONNECT_FORM_PREFIX", "PROVIDER_LABELS", "CalendarConnector"]
+
+CONNECT_FORM_PREFIX = "connect:"
+
+PROVIDER_LABELS: dict[str, str] = {
+    "google": "Google Calendar",
+    "microsoft": "Microsoft 365 / Outlook",
+    "icloud": "iCloud",
+    "caldav": "CalDAV",
+}
+
+
+class CalendarConnector(Protocol):
+    async def start(self, person_id: str, provider: str) -> list[Reply]:
+        """Begin connecting ``provider`` for the person: a link to follow, or a form to fill in."""
+        ...
+
+    async def submit(self, person_id: str, form_id: str, values: dict[str, str]) -> list[Reply]:
+        """A connection form came back (its id starts with ``CONNECT_FORM_PREFIX``)."""
+        ...

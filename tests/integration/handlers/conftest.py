@@ -1,0 +1,3 @@
+from tests.integration.handlers.chatworld import world
+
+__all__ = ["world"]
