@@ -1,0 +1,332 @@
+"""Connecting CalDAV, iCloud and ICS-feed calendars in chat: the ``CalendarConnector`` for those providers.
+
+``start`` answers with a form (iCloud: Apple ID + app-specific password, with the walkthrough; CalDAV: server
+address, username, password; feed: the secret iCal address).  ``submit`` validates by connecting and listing the
+calendars; on success the account is stored (credentials encrypted) and a second form asks which calendars count
+as busy and which one receives bookings.  Passwords are never echoed back, logged or put into a message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from bot.handlers.replies import Field, FieldOption, Form, Reply
+from bot.providers.caldav import ICLOUD_URL, CalDAVProvider
+from bot.providers.ics_feed import IcsFeedProvider, normalize_feed_url
+from bot.scheduling.ports import NeedsReconnect, ProviderError, RemoteCalendar
+from bot.services.calendars import CalendarService
+
+__all__ = ["ICLOUD_STEPS", "PROVIDERS", "ROUTE_KEYS", "CalDAVConnector", "ConnectorRouter", "caldav_router"]
+
+PREFIX = "connect:"
+PICK = "connect:caldav-pick:"
+PROVIDERS = ("icloud", "caldav", "ics")
+NO_PUSH = "none"
+
+ICLOUD_STEPS = (
+    "To connect iCloud I need an app-specific password (your normal Apple ID password will not work, and I never "
+    "want it):",
+    "1. Go to appleid.apple.com and sign in.",
+    "2. Open Sign-In and Security -> App-Specific Passwords.",
+    '3. Create one called "schedbot" and paste it below (it looks like abcd-efgh-ijkl-mnop).',
+    "You can revoke it there at any time; I will then ask you to reconnect.",
+)
+
+_LABELS = {"icloud": "iCloud", "caldav": "CalDAV", "ics": "calendar feed"}
+
+
+class CalDAVConnector:
+    """``CalendarConnector`` for ``icloud``, ``caldav`` and ``ics`` (also accepted: ``feed``, ``webcal``)."""
+
+    providers = PROVIDERS
+
+    def __init__(self, calendars: CalendarService, *, icloud_url: str = ICLOUD_URL) -> None:
+        self._calendars = calendars
+        self._icloud_url = icloud_url
+
+    # --- start ----------------------------------------------------------------------------------------------
+
+    async def start(self, person_id: str, provider: str) -> list[Reply]:
+        kind = _kind(provider)
+        if kind is None:
+            return [Reply(f"I cannot connect {provider!r} calendars this way; try iCloud, CalDAV or a feed address.")]
+        if kind == "icloud":
+            return [Reply("\n".join(ICLOUD_STEPS), form=_icloud_form(), private=True)]
+        if kind == "caldav":
+            return [Reply(
+                "Tell me your CalDAV server's address and your sign-in. If your provider offers app passwords "
+                "(Fastmail, Nextcloud, ...), use one.",
+                form=_caldav_form(),
+                private=True,
+            )]
+        return [Reply(
+            "Paste your calendar's secret iCal address (Google: Settings -> your calendar -> Secret address in "
+            "iCal format; Outlook: Settings -> Shared calendars -> Publish). I only read it, to see when you are "
+            "busy.",
+            form=_feed_form(),
+            private=True,
+        )]
+
+    # --- submit ---------------------------------------------------------------------------------------------
+
+    async def submit(self, person_id: str, form_id: str, values: dict[str, str]) -> list[Reply]:
+        if form_id.startswith(PICK):
+            return await self._picked(person_id, form_id.removeprefix(PICK), values)
+        kind = _kind(form_id.removeprefix(PREFIX))
+        if kind is None:
+            return [Reply("That form has expired; say \"connect my calendar\" to start again.")]
+        clean = {k: (v or "").strip() for k, v in values.items()}
+        if kind == "ics":
+            return await self._feed(person_id, clean)
+        return await self._dav(person_id, kind, clean)
+
+    async def _dav(self, person_id: str, kind: str, values: dict[str, str]) -> list[Reply]:
+        url = self._icloud_url if kind == "icloud" else values.get("url", "")
+        username = values.get("username", "")
+        password = values.get("password", "")
+        form = _icloud_form if kind == "icloud" else _caldav_form
+        errors: dict[str, str] = {}
+        if kind == "caldav" and not url:
+            errors["url"] = "Enter the server address, e.g. https://dav.example.com/"
+        if not username:
+            errors["username"] = "Enter your Apple ID (an e-mail address)" if kind == "icloud" else "Enter a username"
+        if not password:
+            errors["password"] = "Enter the app-specific password" if kind == "icloud" else "Enter the password"
+        if kind == "caldav" and url and "://" not in url:
+            url = "https://" + url
+        provider: CalDAVProvider | None = None
+        if not errors:
+            try:
+                provider = CalDAVProvider(url, username=username, password=password, policy=self._calendars.http_policy)
+            except ValueError as exc:
+                errors["url"] = str(exc)
+        if errors or provider is None:
+            return [_again(form(url=url, username=username), errors)]
+        async with provider:
+            try:
+                found = await provider.check()
+            except NeedsReconnect:
+                field = "password"
+                hint = (
+                    "Apple did not accept that Apple ID and app-specific password. Check the Apple ID, and make a "
+                    "new app-specific password if needed."
+                    if kind == "icloud"
+                    else "The server did not accept that username and password."
+                )
+                return [_again(form(url=url, username=username), {field: hint})]
+            except ProviderError as exc:
+                return [_again(form(url=url, username=username), {"url" if kind == "caldav" else "username": str(exc)})]
+        usable = list(found)
+        if not usable:
+            return [Reply("I could connect, but found no calendars with events there.")]
+        host = urlsplit(url).hostname or "CalDAV"
+        display = username if kind == "icloud" else f"{username} at {host}"
+        credentials = {"url": url, "username": username, "password": password}
+        return await self._store(person_id, kind, display, credentials, usable)
+
+    async def _feed(self, person_id: str, values: dict[str, str]) -> list[Reply]:
+        raw = values.get("url", "")
+        name = values.get("name", "") or "Calendar feed"
+        try:
+            url = normalize_feed_url(raw) if raw else ""
+        except ValueError as exc:
+            return [_again(_feed_form(name=name), {"url": str(exc)})]
+        if not url:
+            return [_again(_feed_form(name=name), {"url": "Paste the calendar's iCal address"})]
+        provider = IcsFeedProvider(url, name=name, policy=self._calendars.http_policy)
+        async with provider:
+            try:
+                found = await provider.check()
+            except NeedsReconnect:
+                return [_again(_feed_form(name=name), {"url": "That address does not work (any more); copy it again."})]
+            except ProviderError as exc:
+                return [_again(_feed_form(name=name), {"url": str(exc)})]
+        return await self._store(person_id, "ics", name, {"url": url}, found)
+
+    async def _store(
+        self,
+        person_id: str,
+        kind: str,
+        display: str,
+        credentials: dict[str, str],
+        found: Sequence[RemoteCalendar],
+    ) -> list[Reply]:
+        account, stored = await self._calendars.connect_account(
+            person_id, kind, display, credentials=credentials, calendars=found
+        )
+        remote = {c.external_id: c for c in found}
+        current_push = await asyncio.to_thread(self._calendars.storage.calendars.push_calendar, person_id)
+        busy_options = tuple(FieldOption(c.id, c.name) for c in stored)
+        chosen = [c.id for c in stored if c.pull] or [c.id for c in stored]
+        writable = [c for c in stored if not (remote.get(c.external_id) or RemoteCalendar("", "")).read_only]
+        if kind == "ics":
+            writable = []
+        push_options = (
+            *(FieldOption(c.id, c.name) for c in writable),
+            FieldOption(NO_PUSH, "None: do not add bookings to this account"),
+        )
+        default_push = NO_PUSH
+        if current_push is not None and any(c.id == current_push.id for c in writable):
+            default_push = current_push.id
+        elif current_push is None and writable:
+            primary = next((c for c in writable if remote.get(c.external_id, RemoteCalendar("", "")).primary), None)
+            default_push = (primary or writable[0]).id
+        fields = [
+            Field(
+                "busy",
+                "Which calendars count as busy?",
+                kind="multiselect",
+                value=",".join(chosen),
+                options=busy_options,
+                hint="Times in these calendars are never offered for sessions.",
+            )
+        ]
+        if writable:
+            fields.append(
+                Field(
+                    "push",
+                    "Which calendar receives new bookings?",
+                    kind="select",
+                    value=default_push,
+                    options=push_options,
+                    hint="You can have one for all your accounts; picking one here replaces the previous one.",
+                )
+            )
+        label = _LABELS[kind]
+        form = Form(id=f"{PICK}{account.id}", title=f"{label} calendars", fields=tuple(fields), submit_label="Save")
+        names = ", ".join(c.name for c in stored)
+        return [Reply(f"Connected {label} ({display}). I found: {names}.", form=form, private=True)]
+
+    async def _picked(self, person_id: str, account_id: str, values: dict[str, str]) -> list[Reply]:
+        repo = self._calendars.storage.calendars
+        account = await asyncio.to_thread(repo.get_account, account_id)
+        if account is None or account.person_id != person_id:
+            return [Reply("That form has expired; say \"connect my calendar\" to start again.")]
+        stored = await asyncio.to_thread(repo.calendars_for_account, account_id)
+        ids = {c.id for c in stored}
+        busy = [v for v in (values.get("busy") or "").split(",") if v.strip()]
+        unknown = [v for v in busy if v.strip() not in ids]
+        push = (values.get("push") or "").strip() or NO_PUSH
+        if unknown or (push != NO_PUSH and push not in ids):
+            return [Reply("Some of those calendars no longer exist; please connect again.")]
+        await self._calendars.choose_calendars(
+            person_id, account_id, pull=[b.strip() for b in busy], push=None if push == NO_PUSH else push
+        )
+        if push == NO_PUSH:
+            current = await asyncio.to_thread(repo.push_calendar, person_id)
+            if current is not None and current.account_id == account_id:
+                await asyncio.to_thread(repo.set_push_calendar, person_id, None)
+        report = await self._calendars.sync(account_id)
+        names = {c.id: c.name for c in stored}
+        busy_names = ", ".join(names[b.strip()] for b in busy) or "none"
+        lines = [f"Saved. Busy time comes from: {busy_names}."]
+        if push != NO_PUSH:
+            lines.append(f"New bookings go into {names[push]}.")
+        if not report.ok:
+            lines.append(f"(The first sync did not finish: {report.error}. I will keep trying.)")
+        return [Reply(" ".join(lines))]
+
+
+class ConnectorRouter:
+    """Several ``CalendarConnector``s behind one: ``start`` by provider name, ``submit`` by the form id's first
+    part after ``connect:`` (``connect:icloud`` -> ``icloud``).  Register each connector under the provider names
+    it starts and the form-id keys it issues."""
+
+    def __init__(self, routes: dict[str, Any] | None = None) -> None:
+        self.routes: dict[str, Any] = dict(routes or {})
+
+    def add(self, connector: Any, *keys: str) -> None:
+        for key in keys:
+            self.routes[key.lower()] = connector
+
+    async def start(self, person_id: str, provider: str) -> list[Reply]:
+        connector = self.routes.get(provider.strip().lower())
+        if connector is None:
+            names = ", ".join(sorted(k for k in self.routes if "-" not in k))
+            return [Reply(f"I cannot connect {provider!r} calendars here; I can connect: {names}.")]
+        result: list[Reply] = await connector.start(person_id, provider)
+        return result
+
+    async def submit(self, person_id: str, form_id: str, values: dict[str, str]) -> list[Reply]:
+        key = form_id.removeprefix(PREFIX).split(":", 1)[0].lower()
+        connector = self.routes.get(key)
+        if connector is None:
+            return [Reply("That form has expired; say \"connect my calendar\" to start again.")]
+        result: list[Reply] = await connector.submit(person_id, form_id, values)
+        return result
+
+
+def caldav_router(calendars: CalendarService, *, icloud_url: str = ICLOUD_URL) -> ConnectorRouter:
+    """A router with the CalDAV connector under its provider names and form keys."""
+    router = ConnectorRouter()
+    router.add(CalDAVConnector(calendars, icloud_url=icloud_url), *ROUTE_KEYS)
+    return router
+
+
+ROUTE_KEYS = ("icloud", "caldav", "ics", "feed", "webcal", "caldav-pick")
+
+
+def _kind(provider: str) -> str | None:
+    key = provider.strip().lower()
+    if key in ("icloud", "apple"):
+        return "icloud"
+    if key in ("caldav", "dav", "fastmail", "nextcloud"):
+        return "caldav"
+    if key in ("ics", "feed", "webcal", "ical"):
+        return "ics"
+    return None
+
+
+def _icloud_form(*, url: str = "", username: str = "") -> Form:
+    return Form(
+        id=f"{PREFIX}icloud",
+        title="Connect iCloud",
+        fields=(
+            Field("username", "Apple ID", kind="email", value=username, hint="The e-mail address you sign in with"),
+            Field(
+                "password",
+                "App-specific password",
+                kind="password",
+                hint="appleid.apple.com -> Sign-In and Security -> App-Specific Passwords",
+            ),
+        ),
+        submit_label="Connect",
+    )
+
+
+def _caldav_form(*, url: str = "", username: str = "") -> Form:
+    return Form(
+        id=f"{PREFIX}caldav",
+        title="Connect a CalDAV calendar",
+        fields=(
+            Field("url", "Server address", value=url, hint="e.g. https://dav.example.com/ (from your provider's help)"),
+            Field("username", "Username", value=username),
+            Field("password", "Password or app password", kind="password"),
+        ),
+        submit_label="Connect",
+    )
+
+
+def _feed_form(*, name: str = "") -> Form:
+    return Form(
+        id=f"{PREFIX}ics",
+        title="Add a calendar feed",
+        fields=(
+            Field("url", "Secret iCal address", kind="password", hint="Starts with https:// or webcal://"),
+            Field("name", "Name", value=name or "", required=False, hint="e.g. Work calendar"),
+        ),
+        submit_label="Add",
+    )
+
+
+def _again(form: Form, errors: dict[str, str]) -> Reply:
+    fields = tuple(
+        Field(f.name, f.label, kind=f.kind, value=f.value, options=f.options, hint=f.hint, required=f.required,
+              error=errors.get(f.name, ""))
+        for f in form.fields
+    )
+    first = next(iter(errors.values()))
+    return Reply(first, form=Form(form.id, form.title, fields, form.submit_label), private=True)
