@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -55,6 +55,50 @@ async def _signed_in(url: str, email: str = "ann@example.com") -> aiohttp.Client
     return http
 
 
+async def _signed_in_as(url: str, app: App, person_id: str, *, open_page: bool = True) -> aiohttp.ClientSession:
+    """Sign in through the signed link, the only way into an existing person's chat."""
+    from bot.adapters.web.links import signin_link
+
+    http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+    query = signin_link(person_id, settings=app.settings, now=app.clock()).split("?", 1)[1]
+    async with http.get(f"{url}/chat/signin?{query}", allow_redirects=open_page) as r:
+        if open_page:
+            assert r.status == 200 and "chat-input" in await r.text()
+        else:
+            assert r.status == 303
+    return http
+
+
+async def test_typing_a_coachs_email_does_not_make_you_the_coach(server: tuple[str, App]) -> None:
+    url, app = server
+    await deliver_to_inbox(app, "demo-dana", [Reply("For Dana only")])
+    impostor = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+    async with impostor:
+        form = {"name": "Dana", "email": "dana@example.invalid", "tz": "Europe/Berlin"}
+        async with impostor.post(f"{url}/chat/start", data=form) as r:
+            assert r.status == 200 and "chat-input" in await r.text()
+            assert "For Dana only" not in await r.text()
+        async with impostor.get(f"{url}/api/inbox") as r:
+            assert (await r.json())["messages"] == []
+        # signing in again on the same browser is the same person (not a new one each time, and not Dana)
+        async with impostor.post(f"{url}/chat/start", data=form) as r:
+            assert r.status == 200
+    web_people = await asyncio.to_thread(app.storage.people.by_name, "Dana")
+    assert len([p for p in web_people if p.id != "demo-dana"]) == 1
+    # a forged or expired sign-in link is refused
+    from bot.adapters.web.links import signin_link
+
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{url}/chat/signin?token=forged") as r:
+            assert r.status == 403
+        old = signin_link("demo-dana", settings=app.settings, now=app.clock() - timedelta(days=2))
+        async with http.get(f"{url}/chat/signin?" + old.split("?", 1)[1]) as r:
+            assert r.status == 403 and "expired" in await r.text()
+    dana = await _signed_in_as(url, app, "demo-dana", open_page=False)
+    async with dana, dana.get(f"{url}/api/inbox") as r:
+        assert [m for m in (await r.json())["messages"] if "For Dana only" in m]
+
+
 async def test_chat_api_refuses_what_it_cannot_read(server: tuple[str, App]) -> None:
     url, _ = server
     async with aiohttp.ClientSession() as anonymous, anonymous.post(f"{url}/api/chat", json={"text": "hi"}) as r:
@@ -90,21 +134,16 @@ async def test_chat_api_answers_with_html_fragments_and_keeps_others_messages_in
         assert r.status == 401
 
     await deliver_to_inbox(app, "demo-dana", [Reply("New <session>", choices=(Choice("OK", "x.ok", "1"),))])
-    dana = await _signed_in(url, "dana@example.invalid")
+    dana = await _signed_in_as(url, app, "demo-dana")
     async with dana, dana.get(f"{url}/api/inbox") as r:
         assert (await r.json())["messages"] == []  # shown on the page when she opened the chat, then cleared
     await deliver_to_inbox(app, "demo-dana", [Reply("Another")])
-    dana = await _signed_in(url, "dana@example.invalid")
+    dana = await _signed_in_as(url, app, "demo-dana")
     async with dana, dana.get(f"{url}/api/inbox") as r:
         assert (await r.json())["messages"] == []
     await deliver_to_inbox(app, "demo-dana", [Reply("Third & last")])
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http2:
-        async with http2.post(
-            f"{url}/chat/start",
-            data={"name": "Dana", "email": "dana@example.invalid", "tz": "Europe/Berlin"},
-            allow_redirects=False,
-        ) as r:
-            assert r.status == 303
+    http2 = await _signed_in_as(url, app, "demo-dana", open_page=False)
+    async with http2:
         async with http2.get(f"{url}/api/inbox") as r:
             messages = (await r.json())["messages"]
         assert len(messages) == 1 and "Third &amp; last" in messages[0]

@@ -1,6 +1,10 @@
 """The web chat: GET / (sign in with name, email and zone; then chat), POST /api/chat (JSON), GET /api/inbox.
 
-A visitor is ``Identity(surface="web", external_id=email)``; a signed cookie remembers them.  What they type or
+A visitor is ``Identity(surface="web", external_id="browser:<random id>")``: the browser, not the e-mail address
+they type, because nothing verifies that address (typing a coach's address must not make you the coach).  A
+long-lived cookie keeps the browser id, so signing in again on the same browser is the same person; a signed
+session cookie remembers who is signed in.  Existing people (a coach set up in Slack, the demo coach) get into the
+web chat only through a signed, expiring sign-in link (``links.signin_link``).  What they type or
 click goes to ``App.conversation.handle`` exactly as Slack's does; replies come back as HTML fragments rendered by
 ``render.render_reply``.  A reply addressed to someone else (``Reply.to``) waits in that person's web inbox
 (conversation state ``web-inbox:<person id>``) and is shown when they next open the chat.
@@ -9,6 +13,7 @@ click goes to ``App.conversation.handle`` exactly as Slack's does; replies come 
 from __future__ import annotations
 
 import asyncio
+import secrets
 import uuid
 import weakref
 from datetime import timedelta
@@ -17,9 +22,11 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from bot.adapters.web import links
-from bot.adapters.web.pages import check_email, check_name, check_zone, get_app, page, resolve_web_person
+from bot.adapters.web.pages import check_email, check_name, check_zone, get_app, page
 from bot.adapters.web.render import render_reply
+from bot.handlers.people import person_for
 from bot.handlers.replies import Action, Asker, FormSubmit, Incoming, Message, Reply
+from bot.scheduling.model import Identity
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -27,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["COOKIE", "deliver_to_inbox", "register", "take_inbox"]
 
 COOKIE = "schedbot_web"
+BROWSER_COOKIE = "schedbot_browser"
 INBOX_TTL = timedelta(days=30)
 _MAX_TEXT = 2000
 _MAX_INBOX = 50
@@ -122,9 +130,52 @@ async def chat_start(request: web.Request) -> web.Response:
     errors = {k: v for k, v in errors.items() if v}
     if errors:
         return _signin_page(values, errors, status=400)
-    person = await resolve_web_person(app, name=values["name"], email=values["email"], timezone=values["tz"])
+    browser = request.cookies.get(BROWSER_COOKIE, "")
+    if not (16 <= len(browser) <= 64 and browser.replace("-", "").replace("_", "").isalnum()):
+        browser = secrets.token_urlsafe(18)
+    person = await person_for(
+        app.storage,
+        Identity(surface="web", external_id=f"browser:{browser}"),
+        display_name=values["name"],
+        timezone=values["tz"],
+        email=values["email"],
+    )
     session = links.WebSession(person.id, values["name"], values["tz"])
     response = web.HTTPSeeOther("/")
+    response.set_cookie(
+        BROWSER_COOKIE,
+        browser,
+        max_age=int(timedelta(days=365).total_seconds()),
+        httponly=True,
+        samesite="Lax",
+        path="/",
+    )
+    _set_session(response, session, app)
+    raise response
+
+
+async def chat_signin_link(request: web.Request) -> web.Response:
+    """GET /chat/signin?token=...: open the chat as the person the signed link was made for."""
+    app = get_app(request)
+    try:
+        person_id = links.read_signin_token(request.query.get("token", ""), settings=app.settings, now=app.clock())
+    except links.BadLink as exc:
+        return page("message.html", title="Link not valid", heading="Link not valid", message=str(exc), status=403)
+    person = await asyncio.to_thread(app.storage.people.get, person_id)
+    if person is None:
+        return page(
+            "message.html",
+            title="Link not valid",
+            heading="Link not valid",
+            message="This link is not valid.",
+            status=403,
+        )
+    response = web.HTTPSeeOther("/")
+    _set_session(response, links.WebSession(person.id, person.display_name, person.timezone), app)
+    raise response
+
+
+def _set_session(response: web.StreamResponse, session: links.WebSession, app: App) -> None:
     response.set_cookie(
         COOKIE,
         links.session_cookie(session, settings=app.settings),
@@ -134,7 +185,6 @@ async def chat_start(request: web.Request) -> web.Response:
         secure=bool(app.settings.public_url and app.settings.public_url.startswith("https://")),
         path="/",
     )
-    raise response
 
 
 async def chat_signout(request: web.Request) -> web.Response:
@@ -221,5 +271,6 @@ def register(server: web.Application) -> None:
     server.router.add_get("/", chat_page)
     server.router.add_post("/chat/start", chat_start)
     server.router.add_post("/chat/signout", chat_signout)
+    server.router.add_get("/chat/signin", chat_signin_link)
     server.router.add_post("/api/chat", api_chat)
     server.router.add_get("/api/inbox", api_inbox)

@@ -30,9 +30,12 @@ __all__ = [
     "read_manage_token",
     "read_session",
     "read_settings_token",
+    "read_signin_token",
     "session_cookie",
     "settings_link",
     "settings_token",
+    "signin_link",
+    "signin_token",
     "week_png_url",
 ]
 
@@ -41,6 +44,8 @@ SETTINGS_LINK_TTL = timedelta(hours=24)
 _SALT_SETTINGS = "schedbot.web.settings-link"
 _SALT_MANAGE = "schedbot.web.booking-manage"
 _SALT_SESSION = "schedbot.web.session"
+_SALT_SIGNIN = "schedbot.web.signin-link"
+SIGNIN_LINK_TTL = timedelta(hours=24)
 
 _serializers: dict[tuple[tuple[str, ...], str], URLSafeSerializer] = {}
 
@@ -97,6 +102,29 @@ def read_settings_token(token: str, *, settings: Settings, now: datetime) -> str
     if now.timestamp() >= data["x"]:
         raise BadLink("This settings link has expired. Ask the bot for a new one (say 'settings').")
     return str(data["p"])
+
+
+def signin_token(person_id: str, *, settings: Settings, now: datetime, ttl: timedelta = SIGNIN_LINK_TTL) -> str:
+    expires = int((now + ttl).timestamp())
+    return _serializer(settings, _SALT_SIGNIN).dumps({"p": person_id, "x": expires})
+
+
+def read_signin_token(token: str, *, settings: Settings, now: datetime) -> str:
+    """The person a chat sign-in link was made for; ``BadLink`` when forged or expired."""
+    data = _loads(settings, _SALT_SIGNIN, token)
+    if not isinstance(data, dict) or not isinstance(data.get("p"), str) or not isinstance(data.get("x"), int):
+        raise BadLink("This link is not valid.")
+    if now.timestamp() >= data["x"]:
+        raise BadLink("This sign-in link has expired. Ask the bot for a new one.")
+    return str(data["p"])
+
+
+def signin_link(
+    person_id: str, *, settings: Settings, now: datetime | None = None, ttl: timedelta = SIGNIN_LINK_TTL
+) -> str:
+    """A link that opens the web chat as ``person_id`` (the only way into an existing account from the web)."""
+    token = signin_token(person_id, settings=settings, now=now or datetime.now(UTC), ttl=ttl)
+    return f"{base_url(settings)}/chat/signin?{urlencode({'token': token})}"
 
 
 def settings_link(
