@@ -16,6 +16,7 @@ __all__ = ["build_parser", "main"]
 # Modules that contribute subcommands, in the order `--help` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
     "bot.cli.serve",
+    "bot.cli.chat",
     "bot.cli.migrate",
     "bot.cli.slots",
     "bot.language.cli",

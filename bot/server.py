@@ -20,10 +20,53 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok" if ok else "error", "database": detail}, status=200 if ok else 503)
 
 
+async def graph_notifications(request: web.Request) -> web.Response:
+    """Microsoft Graph change and lifecycle notifications: echo a ``validationToken`` (subscription handshake) as
+    text/plain; otherwise check each item's clientState (``App.microsoft.handle_notifications``) and answer 202."""
+    from bot.providers.microsoft import validation_token
+
+    token = validation_token(request.query)
+    if token is not None:
+        return web.Response(text=token, content_type="text/plain")
+    try:
+        payload = await request.json()
+    except ValueError:
+        return web.Response(status=400, text="not JSON")
+    handler = getattr(request.app[APP_KEY], "microsoft", None)
+    if handler is not None:
+        try:
+            await handler.handle_notifications(payload)
+        except ValueError:
+            return web.Response(status=400, text="not a Graph notification")
+    return web.Response(status=202)
+
+
+async def google_notifications(request: web.Request) -> web.Response:
+    """Google Calendar push notifications: only a channel's own token triggers a sync (``App.google.push``)."""
+    google = getattr(request.app[APP_KEY], "google", None)
+    push = getattr(google, "push", None)
+    if push is None:
+        return web.Response(status=404)
+    return web.Response(status=await push.handle(request.headers))
+
+
 def make_web_app(app: App) -> web.Application:
     server = web.Application()
     server[APP_KEY] = app
     server.router.add_get("/healthz", healthz)
+    server.router.add_post("/graph/notifications", graph_notifications)  # Microsoft Graph subscriptions
+    server.router.add_post("/google/notifications", google_notifications)  # Google Calendar push channels
+    if app.settings.slack_signing_secret:  # Slack over HTTP: POST /slack/events, GET /slack/install, /oauth_redirect
+        from bot.adapters.slack.app import mount_slack
+
+        mount_slack(server, app)
+    from bot.adapters.web import register_web_routes
+
+    register_web_routes(server)  # web chat (/), booking pages (/book/<handle>), settings, OAuth callbacks, PNG
+
+    calendars = getattr(app, "calendars", None)
+    if calendars is not None and hasattr(calendars, "background"):
+        server.cleanup_ctx.append(calendars.background)  # periodic calendar sync: busy cache, deleted bookings
 
     async def _close(_: web.Application) -> None:
         await app.aclose()

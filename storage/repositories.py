@@ -39,6 +39,7 @@ from storage.secrets import SecretBox, SecretError
 from storage.tables import (
     ACTIVE_STATUSES,
     CALENDAR_PROVIDERS,
+    BookingEventRow,
     BookingParticipantRow,
     BookingRow,
     CalendarAccountRow,
@@ -58,6 +59,7 @@ from storage.tables import (
 
 __all__ = [
     "AccountStatus",
+    "BookingEvent",
     "Calendar",
     "CalendarAccount",
     "Provider",
@@ -85,6 +87,7 @@ INV = table(PollInviteeRow)
 VOTE = table(VoteRow)
 STATE = table(ConversationStateRow)
 EVT = table(ProcessedEventRow)
+BEV = table(BookingEventRow)
 
 _ACTIVE = list(ACTIVE_STATUSES)
 
@@ -466,6 +469,30 @@ class SqlPeopleRepository:
                 ).first()
         return _person(row) if row else None
 
+    def by_name(self, name: str, *, limit: int = 10) -> list[Person]:
+        """People whose display name is ``name`` or starts with it as a word (case-insensitive), best first."""
+        name = " ".join(name.split()).lower()
+        if not name:
+            return []
+        full = func.lower(P.c.display_name)
+        stmt = (
+            select(P)
+            .where(or_(full == name, full.like(name.replace("%", "").replace("_", "") + " %")))
+            .order_by((full == name).desc(), P.c.id)
+            .limit(limit)
+        )
+        with read_tx(self._engine) as conn:
+            rows = conn.execute(stmt).all()
+        return [_person(r) for r in rows]
+
+    def coaches(self, *, limit: int = 50) -> list[Person]:
+        """People who coach, by display name."""
+        with read_tx(self._engine) as conn:
+            rows = conn.execute(
+                select(P).where(P.c.is_coach == true()).order_by(P.c.display_name, P.c.id).limit(limit)
+            ).all()
+        return [_person(r) for r in rows]
+
     def identities(self, person_id: str) -> list[Identity]:
         with read_tx(self._engine) as conn:
             rows = conn.execute(
@@ -773,6 +800,16 @@ class Calendar:
     etags: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class BookingEvent:
+    """A booking written into a push calendar: the provider's event id and its last known etag."""
+
+    booking_id: str
+    calendar_id: str
+    external_id: str
+    etag: str | None = None
+
+
 def _account(row: Row[Any]) -> CalendarAccount:
     return CalendarAccount(
         id=row.id,
@@ -968,6 +1005,49 @@ class SqlCalendarRepository:
     def remove_calendar(self, calendar_id: str) -> None:
         with write_tx(self._engine) as conn:
             conn.execute(delete(CAL).where(CAL.c.id == calendar_id))
+
+    def all_accounts(self) -> list[CalendarAccount]:
+        """Every calendar account (the background sync walks them)."""
+        with read_tx(self._engine) as conn:
+            rows = conn.execute(select(ACC).order_by(ACC.c.created_at, ACC.c.id)).all()
+        return [_account(r) for r in rows]
+
+    # -- booking events (where each booking was written)
+
+    def save_booking_event(
+        self, booking_id: str, calendar_id: str, *, external_id: str, etag: str | None, now: datetime
+    ) -> None:
+        values = {
+            "booking_id": booking_id,
+            "calendar_id": calendar_id,
+            "external_id": external_id,
+            "etag": etag,
+            "updated_at": now,
+        }
+        try:
+            with write_tx(self._engine) as conn:
+                _upsert(conn, BEV, values, ("booking_id", "calendar_id"))
+        except IntegrityError:
+            raise NotFound(f"no booking {booking_id} or calendar {calendar_id}") from None
+
+    def booking_events(self, booking_id: str) -> list[BookingEvent]:
+        with read_tx(self._engine) as conn:
+            rows = conn.execute(select(BEV).where(BEV.c.booking_id == booking_id).order_by(BEV.c.calendar_id)).all()
+        return [BookingEvent(r.booking_id, r.calendar_id, r.external_id, r.etag) for r in rows]
+
+    def booking_events_in_calendar(self, calendar_id: str) -> list[BookingEvent]:
+        with read_tx(self._engine) as conn:
+            rows = conn.execute(select(BEV).where(BEV.c.calendar_id == calendar_id).order_by(BEV.c.booking_id)).all()
+        return [BookingEvent(r.booking_id, r.calendar_id, r.external_id, r.etag) for r in rows]
+
+    def delete_booking_event(self, booking_id: str, calendar_id: str) -> bool:
+        """Forget where a booking was written; True when there was such a record (atomic: one caller wins)."""
+        with write_tx(self._engine) as conn:
+            result = conn.execute(
+                delete(BEV).where(BEV.c.booking_id == booking_id, BEV.c.calendar_id == calendar_id),
+                execution_options={"preserve_rowcount": True},
+            )
+            return bool(result.rowcount)
 
 
 # ---------------------------------------------------------------------------------------------- credentials

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import (
     JSON,
     CheckConstraint,
@@ -28,6 +29,7 @@ __all__ = [
     "ACTIVE_STATUSES",
     "BOOKING_STATUSES",
     "CALENDAR_PROVIDERS",
+    "BookingEventRow",
     "BookingParticipantRow",
     "BookingRow",
     "CalendarAccountRow",
@@ -43,6 +45,9 @@ __all__ = [
     "ProcessedEventRow",
     "VoteRow",
     "metadata",
+    "slack_bots",
+    "slack_installations",
+    "slack_oauth_states",
     "table",
 ]
 
@@ -278,3 +283,80 @@ class ProcessedEventRow(SQLModel, table=True):
 
     event_id: str = Field(primary_key=True, max_length=300)
     processed_at: datetime = _utc(index=True)
+
+
+# Slack OAuth (multi-workspace installs): exactly the tables of slack_sdk's SQLAlchemyInstallationStore and
+# SQLAlchemyOAuthStateStore, so those classes run on our engine.  Their times are naive UTC, as slack_sdk writes them.
+slack_installations = Table(
+    "slack_installations",
+    metadata,
+    Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    Column("client_id", sa.String(32), nullable=False),
+    Column("app_id", sa.String(32), nullable=False),
+    Column("enterprise_id", sa.String(32)),
+    Column("enterprise_name", sa.String(200)),
+    Column("enterprise_url", sa.String(200)),
+    Column("team_id", sa.String(32)),
+    Column("team_name", sa.String(200)),
+    Column("bot_token", sa.String(200)),
+    Column("bot_id", sa.String(32)),
+    Column("bot_user_id", sa.String(32)),
+    Column("bot_scopes", sa.String(1000)),
+    Column("bot_refresh_token", sa.String(200)),
+    Column("bot_token_expires_at", sa.DateTime),
+    Column("user_id", sa.String(32), nullable=False),
+    Column("user_token", sa.String(200)),
+    Column("user_scopes", sa.String(1000)),
+    Column("user_refresh_token", sa.String(200)),
+    Column("user_token_expires_at", sa.DateTime),
+    Column("incoming_webhook_url", sa.String(200)),
+    Column("incoming_webhook_channel", sa.String(200)),
+    Column("incoming_webhook_channel_id", sa.String(200)),
+    Column("incoming_webhook_configuration_url", sa.String(200)),
+    Column("is_enterprise_install", sa.Boolean, nullable=False),
+    Column("token_type", sa.String(32)),
+    Column("installed_at", sa.DateTime, nullable=False),
+    Index("slack_installations_idx", "client_id", "enterprise_id", "team_id", "user_id", "installed_at"),
+)
+slack_bots = Table(
+    "slack_bots",
+    metadata,
+    Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    Column("client_id", sa.String(32), nullable=False),
+    Column("app_id", sa.String(32), nullable=False),
+    Column("enterprise_id", sa.String(32)),
+    Column("enterprise_name", sa.String(200)),
+    Column("team_id", sa.String(32)),
+    Column("team_name", sa.String(200)),
+    Column("bot_token", sa.String(200)),
+    Column("bot_id", sa.String(32)),
+    Column("bot_user_id", sa.String(32)),
+    Column("bot_scopes", sa.String(1000)),
+    Column("bot_refresh_token", sa.String(200)),
+    Column("bot_token_expires_at", sa.DateTime),
+    Column("is_enterprise_install", sa.Boolean, nullable=False),
+    Column("installed_at", sa.DateTime, nullable=False),
+    Index("slack_bots_idx", "client_id", "enterprise_id", "team_id", "installed_at"),
+)
+slack_oauth_states = Table(
+    "slack_oauth_states",
+    metadata,
+    Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    Column("state", sa.String(200), nullable=False),
+    Column("expire_at", sa.DateTime, nullable=False),
+)
+
+
+class BookingEventRow(SQLModel, table=True):
+    """Where a booking was written: the event in a person's push calendar (its id and last known etag), so that
+    a move updates it, a cancel deletes it, and a sync notices when the coach deleted it."""
+
+    __tablename__ = "booking_events"
+
+    booking_id: str = Field(sa_column=Column(ForeignKey("bookings.id", ondelete="CASCADE"), primary_key=True))
+    calendar_id: str = Field(
+        sa_column=Column(ForeignKey("calendars.id", ondelete="CASCADE"), primary_key=True, index=True)
+    )
+    external_id: str
+    etag: str | None = None
+    updated_at: datetime = _utc()

@@ -52,9 +52,14 @@ def run(args: argparse.Namespace) -> int:
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     url = f"http://{settings.host}:{settings.port}"
+    server = make_web_app(app)
+    from bot.adapters.slack.socket_mode import attach_socket_mode
+
+    if attach_socket_mode(server, app):  # SLACK_APP_TOKEN: events over a WebSocket, no public URL needed
+        print("Slack: Socket Mode (SLACK_APP_TOKEN is set)", flush=True)
     try:
         web.run_app(
-            make_web_app(app),
+            server,
             host=settings.host,
             port=settings.port,
             print=lambda _: print(f"schedbot is running on {url} (health: {url}/healthz); Ctrl+C stops it", flush=True),

@@ -5,8 +5,10 @@ replies.  Multi-step flows keep their state server-side (``StateStore``); a butt
 index (``"Xy3k9a:2"``), never the state itself.  Action names:
 
 ``book.coach|duration|pick|more|confirm|back`` (booking), ``cancel.pick``, ``resched.which|pick|more|confirm|back``,
-``poll.vote|close``, ``settings.hours|buffers`` (open a form), ``connect.start`` (value: the provider).
-Form ids: ``hours``, ``buffers``, and ``connect:...`` (passed to the ``CalendarConnector``).
+``poll.duration|create|change|vote|close`` (see ``poll``), ``settings.hours|buffers`` (open a form),
+``connect.start`` (value: the provider).
+Form ids: ``hours``, ``buffers``, ``poll:...`` (change a poll draft), and ``connect:...`` (passed to the
+``CalendarConnector``).
 """
 
 from __future__ import annotations
@@ -175,6 +177,9 @@ class Conversation:
             "resched.back": self._back,
             "poll.vote": self._poll_vote,
             "poll.close": self._poll_close,
+            "poll.duration": self._poll_duration,
+            "poll.create": self._poll_create,
+            "poll.change": self._poll_change,
         }
         if name in handlers:
             replies: list[Reply] = await handlers[name](asker, value)
@@ -196,6 +201,10 @@ class Conversation:
             if self.connector is None:
                 return self._no_connector()
             return await self.connector.submit(asker.person_id, form.form_id, dict(form.values))
+        if form.form_id.startswith("poll:"):
+            from bot.handlers.poll import submit_change
+
+            return await submit_change(self, asker, form.form_id, dict(form.values))
         return [Reply("That form has expired, ask again.", private=True)]
 
     def _help(self) -> list[Reply]:
@@ -338,6 +347,10 @@ class Conversation:
     async def _answer(self, asker: Asker, sid: str, text: str, parsed: ParsedRequest) -> list[Reply] | None:
         """A typed answer to an open question ("with whom?" -> "dana", "how long?" -> "45")."""
         state = await self.states.load(sid)
+        if state is not None and state.get("kind") == "poll" and state.get("owner") == asker.person_id:
+            from bot.handlers.poll import answer as poll_answer
+
+            return await poll_answer(self, asker, sid, state, text, parsed)
         if state is None or state.get("step") != "awaiting_details" or state.get("owner") != asker.person_id:
             await self.states.clear_pending(asker.person_id)
             return None
@@ -770,6 +783,21 @@ class Conversation:
         from bot.handlers.poll import close
 
         return await close(self, asker, value)
+
+    async def _poll_duration(self, asker: Asker, value: str) -> list[Reply]:
+        from bot.handlers.poll import pick_duration
+
+        return await pick_duration(self, asker, value)
+
+    async def _poll_create(self, asker: Asker, value: str) -> list[Reply]:
+        from bot.handlers.poll import create
+
+        return await create(self, asker, value)
+
+    async def _poll_change(self, asker: Asker, value: str) -> list[Reply]:
+        from bot.handlers.poll import change
+
+        return await change(self, asker, value)
 
 
 def _slot_text(pair: Sequence[str], tz: str, coach_tz: str | None) -> str:

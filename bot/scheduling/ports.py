@@ -226,7 +226,13 @@ class EventDraft:
 class CalendarProvider(Protocol):
     """One connected calendar account.  Implementations: ``CalDAVProvider``, ``GoogleProvider``,
     ``GraphProvider``, ``IcsFeedProvider``, ``LocalCalendarProvider``.  Raise ``NeedsReconnect`` for dead
-    credentials and ``ProviderError`` for anything else that went wrong: never return "no events" instead."""
+    credentials and ``ProviderError`` for anything else that went wrong: never return "no events" instead.
+
+    Optional members the calendar service uses when present (not part of the Protocol, so no provider has to):
+    ``async aclose()`` (release sessions), ``async get_event(calendar_id, external_id) -> RemoteEvent | None``
+    (refetch after a ``WriteConflict``; without it the retry is unconditional), and the attributes
+    ``default_tz`` (IANA zone for all-day/floating times: the person's, set after construction) and
+    ``owner_emails`` (the person's addresses, to drop invitations they declined)."""
 
     read_only: bool
 

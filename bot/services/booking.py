@@ -105,6 +105,10 @@ class BookingService:
     policy: Policy = field(default_factory=Policy)
     hold_ttl: timedelta = timedelta(minutes=10)
     new_id: Callable[[], str] = field(default=lambda: uuid.uuid4().hex)
+    # A calendar that has not answered after ``busy_timeout`` seconds is reported unchecked (and its owner treated
+    # as busy) instead of holding up the answer; ``calendar_label`` names it for people (runs in a worker thread).
+    busy_timeout: float | None = 20.0
+    calendar_label: Callable[[str], str] = field(default=lambda person_id: f"the calendar of {person_id}")
 
     async def _db(self, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
         return await asyncio.to_thread(fn, *args, **kwargs)
@@ -179,13 +183,17 @@ class BookingService:
     ) -> tuple[dict[str, list[BusyEvent]], list[str]]:
         """Calendar busy time plus existing bookings for each person; a person whose calendar failed is left out."""
         results = await asyncio.gather(
-            *(self.busy_source.busy(person_id, window) for person_id in people), return_exceptions=True
+            *(asyncio.wait_for(self.busy_source.busy(person_id, window), self.busy_timeout) for person_id in people),
+            return_exceptions=True,
         )
         busy: dict[str, list[BusyEvent]] = {}
         unchecked: list[str] = []
         for person_id, result in zip(people, results, strict=True):
             if isinstance(result, BusyUnavailable):
                 unchecked.append(result.calendar)
+                continue
+            if isinstance(result, TimeoutError):
+                unchecked.append(await self._db(self.calendar_label, person_id))
                 continue
             if isinstance(result, BaseException):
                 unchecked.append(f"the calendar of {person_id}")
@@ -281,7 +289,7 @@ class BookingService:
         padded = Interval(booking.start - settings.buffer_before, booking.end + settings.buffer_after)
         for person_id in (booking.coach_id, *booking.participant_ids):
             try:
-                events = await self.busy_source.busy(person_id, padded)
+                events = await asyncio.wait_for(self.busy_source.busy(person_id, padded), self.busy_timeout)
             except Exception:
                 return False  # fail closed: a calendar we cannot read is not proof of free time
             for event in events:
