@@ -6,7 +6,7 @@ Tests pass ``overrides`` (a clock, a busy source, an engine) instead of patching
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,6 +52,7 @@ class App:
     calendars: Any = None  # bot.services.calendars.CalendarService: busy time, sync, write-back of bookings
     microsoft: Any = None  # bot.providers.microsoft_auth.MicrosoftAuth when MS_CLIENT_ID/SECRET are set
     google: Any = None  # bot.providers.google_oauth.GoogleOAuth when GOOGLE_CLIENT_ID/SECRET are set
+    notifier: Any = None  # bot.services.notify.Notifier: DMs on Slack when possible, else the web chat inbox
 
     @property
     def oauth_callbacks(self) -> Any:
@@ -105,6 +106,11 @@ def build_app(settings: Settings, *, overrides: Mapping[str, Any] | None = None)
         files[DEMO_COACH_ID] = [demo_calendar_path()]
         zones[DEMO_COACH_ID] = DEMO_COACH_TIMEZONE
     calendars = _build_calendars(settings, storage, clock, files=files, zones=zones, parts=parts)
+    from bot.services.notify import Notifier
+
+    notifier = parts.get("notifier") or Notifier(storage)
+    if getattr(calendars, "notify", None) is not None and "calendars" not in parts:
+        calendars.notify = notifier.notify_text
     busy_source: BusySource = parts.get("busy_source") or calendars
     bookings = BookingService(
         bookings=storage.bookings,
@@ -112,6 +118,7 @@ def build_app(settings: Settings, *, overrides: Mapping[str, Any] | None = None)
         busy_source=busy_source,
         clock=clock,
         calendar_label=lambda person_id: _calendar_label(storage, person_id),
+        calendar_writer=calendars if hasattr(calendars, "write_booking") else None,
     )
     from bot.handlers.conversation import Conversation
 
@@ -119,7 +126,7 @@ def build_app(settings: Settings, *, overrides: Mapping[str, Any] | None = None)
     conversation = parts.get("conversation") or Conversation(
         storage, bookings, clock, connector=parts.get("calendar_connector") or _default_connector(calendars)
     )
-    return App(
+    app = App(
         settings=settings,
         storage=storage,
         bookings=bookings,
@@ -128,7 +135,16 @@ def build_app(settings: Settings, *, overrides: Mapping[str, Any] | None = None)
         calendars=calendars,
         microsoft=parts.get("microsoft") or _build_microsoft(settings, storage, clock, calendars, conversation),
         google=parts.get("google") or _build_google(settings, storage, clock, calendars, conversation),
+        notifier=notifier,
     )
+    if notifier.fallback is None:
+        from bot.adapters.web.chat import deliver_to_inbox
+
+        async def to_web_inbox(person_id: str, replies: Sequence[Any]) -> None:
+            await deliver_to_inbox(app, person_id, list(replies))
+
+        notifier.fallback = to_web_inbox
+    return app
 
 
 def _build_calendars(
@@ -175,7 +191,6 @@ def _wire_deleted_booking_events(calendars: Any, bookings: BookingService, stora
             booking = await bookings.cancel(booking_id, by=booking.coach_id)
         except BookingError:
             return  # already cancelled or moved: nothing to tell
-        await calendars.remove_booking(booking)
         when = booking.interval.start.strftime("%a %d %b %H:%M UTC")
         for person_id in dict.fromkeys((booking.coach_id, *booking.participant_ids)):
             text = (

@@ -21,6 +21,7 @@ PROVIDER_LABELS: dict[str, str] = {
     "microsoft": "Microsoft 365 / Outlook",
     "icloud": "iCloud",
     "caldav": "CalDAV",
+    "ics": "ICS feed (a calendar's secret iCal address, read-only)",
 }
 
 

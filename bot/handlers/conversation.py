@@ -148,7 +148,10 @@ class Conversation:
             case "set_buffer":
                 return await self.coach.set_buffers(asker, parsed)
             case "connect":
-                return await self._connect(asker, parsed.provider)
+                provider = parsed.provider
+                if provider is None and re.search(r"\b(ics|ical|icalendar|webcal|feed)\b", text, re.IGNORECASE):
+                    provider = "ics"
+                return await self._connect(asker, provider)
             case "poll":
                 return await self._poll(asker, parsed, text)
             case "help":
@@ -547,7 +550,13 @@ class Conversation:
         names = await self._names(booking.participant_ids)
         what = duration_label(int(state["duration"]))
         mine = slot_label(booking.start, booking.end, asker.timezone, state.get("coach_tz"))
-        replies = [Reply(f"Booked: {what} with {coach}, {mine}. You'll both get a message.", replace=True)]
+        replies = [
+            Reply(
+                f"Booked: {what} with {coach}, {mine}. You'll both get a message.",
+                replace=True,
+                details=result.calendar_problems,
+            )
+        ]
         replies += await self._tell(
             [booking.coach_id], lambda tz: f"New session booked: {what} with {names}, "
             f"{range_label(booking.start, booking.end, tz)}."
@@ -742,7 +751,7 @@ class Conversation:
         was = range_label(old.start, old.end, asker.timezone) if old else "its old time"
         now_label = slot_label(new.start, new.end, asker.timezone, state.get("coach_tz"))
         replies = [Reply(f"Moved: your session with {await self._names(others)} is now {now_label} (was {was}). "
-                         "I've let them know.", replace=True)]
+                         "I've let them know.", replace=True, details=result.calendar_problems)]
 
         def told(tz: str) -> str:
             before = f" from {range_label(old.start, old.end, tz)}" if old else ""

@@ -23,6 +23,7 @@ __all__ = [
     "merge",
     "merge_sorted_spans",
     "merge_spans",
+    "merge_widen_sorted",
     "subtract",
     "subtract_spans",
     "to_epoch_ceil",
@@ -120,6 +121,34 @@ def merge_sorted_spans(ordered: Sequence[Span]) -> list[Span]:
     if started:
         out.append((cur_start, cur_end))
     return out
+
+
+def merge_widen_sorted(ordered: Sequence[Span], before: int, after: int) -> tuple[list[Span], list[Span]]:
+    """One pass over non-empty spans sorted by start: ``merge_sorted_spans(ordered)``, and the same merged spans
+    each widened to ``(start - before, end + after)`` and merged again (``before`` and ``after`` at least 0).
+
+    Widening every merged span by the same amounts keeps their order, and two neighbours ``(a, b)`` and
+    ``(c, d)`` join once widened exactly when ``c - b <= before + after``.  Empty spans are not allowed here.
+    """
+    merged: list[Span] = []
+    widened: list[Span] = []
+    if not ordered:
+        return merged, widened
+    gap = before + after
+    cur_start, cur_end = ordered[0]
+    wide_start = cur_start  # start of the widened span being built, before widening
+    for start, end in ordered:
+        if start > cur_end:
+            merged.append((cur_start, cur_end))
+            if start - cur_end > gap:
+                widened.append((wide_start - before, cur_end + after))
+                wide_start = start
+            cur_start, cur_end = start, end
+        elif end > cur_end:
+            cur_end = end
+    merged.append((cur_start, cur_end))
+    widened.append((wide_start - before, cur_end + after))
+    return merged, widened
 
 
 def intersect_spans(a: Sequence[Span], b: Sequence[Span]) -> list[Span]:

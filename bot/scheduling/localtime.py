@@ -8,24 +8,30 @@ time passes between its ends: 01:00-03:00 is one hour on the US spring-forward d
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.scheduling.intervals import Span
-from bot.scheduling.model import ClockRange, Policy, WeeklyHours
+from bot.scheduling.model import Policy, WeeklyHours
 
 __all__ = [
     "DayClock",
+    "LocalDays",
     "day_span",
     "expand_hours",
+    "expand_hours_on",
     "expand_policy",
     "local_date",
     "local_dates",
+    "local_days",
     "local_epoch",
     "wall_minutes",
 ]
 
 _ONE_DAY = timedelta(days=1)
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+_MIDNIGHT = time(0)
+_MIDNIGHT_LATER = time(0, fold=1)  # the second reading of a wall time that happens twice
 
 
 def local_epoch(day: date, minute: int, zone: ZoneInfo) -> int:
@@ -108,40 +114,127 @@ def day_span(day: date, zone: ZoneInfo) -> Span:
 
 
 def _clip(spans: list[Span], bounds: Span) -> list[Span]:
+    """Merged (sorted, disjoint) ``spans`` clipped to ``bounds``: only the ends of the list can stick out."""
     lo, hi = bounds
-    out: list[Span] = []
-    for start, end in spans:
-        start = max(start, lo)
-        end = min(end, hi)
-        if start < end:
-            out.append((start, end))
+    if lo >= hi:
+        return []
+    first, last = 0, len(spans)
+    while first < last and spans[first][1] <= lo:
+        first += 1
+    while last > first and spans[last - 1][0] >= hi:
+        last -= 1
+    out = spans[first:last]
+    if out:
+        if out[0][0] < lo:
+            out[0] = (lo, out[0][1])
+        if out[-1][1] > hi:
+            out[-1] = (out[-1][0], hi)
     return out
 
 
-def _ranges_to_spans(day: date, ranges: tuple[ClockRange, ...], clock: DayClock) -> list[Span]:
+class LocalDays:
+    """The local dates that a span touches in one zone, in order, with their midnights in epoch seconds:
+    ``dates[i]`` runs from ``midnights[i]`` to ``midnights[i + 1]`` (there is one midnight more than dates).
+
+    ``midnights[i]`` is ``local_epoch(dates[i], 0, zone)``.  Made per search, never shared between calls.
+    """
+
+    __slots__ = ("dates", "midnights", "zone")
+
+    def __init__(self, zone: ZoneInfo, dates: list[date], midnights: list[int]) -> None:
+        self.zone = zone
+        self.dates = dates
+        self.midnights = midnights
+
+    def ordinary(self, index: int) -> bool:
+        """Whether ``dates[index]`` lasts 24 hours (no clock change), so wall time is midnight + minutes."""
+        return self.midnights[index + 1] - self.midnights[index] == 86400
+
+
+def local_days(zone: ZoneInfo, bounds: Span) -> LocalDays:
+    """Every local date that ``bounds`` touches (as ``local_dates``) and the midnight of each, plus the next one.
+
+    One zone lookup per midnight: when both readings of the wall time 00:00 (``fold`` 0 and 1) have the same
+    offset, midnight is neither in a gap nor repeated and is the wall time minus that offset; otherwise
+    ``local_epoch`` works it out.
+    """
+    first = local_date(bounds[0], zone)
+    last = local_date(max(bounds[0], bounds[1] - 1), zone)
+    dates: list[date] = []
+    midnights: list[int] = []
+    utcoffset = zone.utcoffset
+    combine = datetime.combine
+    wall = (first.toordinal() - _EPOCH_ORDINAL) * 86400  # the wall time of the day's midnight, read as UTC
+    known: timedelta | None = None
+    known_seconds = 0
+    day = first
+    for _ in range((last - first).days + 2):
+        offset = utcoffset(combine(day, _MIDNIGHT))
+        if offset is None or offset != utcoffset(combine(day, _MIDNIGHT_LATER)):
+            midnights.append(local_epoch(day, 0, zone))  # midnight falls in a gap or happens twice
+        else:
+            if offset is not known:
+                known, known_seconds = offset, offset.days * 86400 + offset.seconds
+            midnights.append(wall - known_seconds)
+        dates.append(day)
+        day += _ONE_DAY
+        wall += 86400
+    dates.pop()
+    return LocalDays(zone, dates, midnights)
+
+
+def expand_hours_on(hours: WeeklyHours, days: LocalDays, bounds: Span) -> tuple[list[Span], bool]:
+    """``expand_hours`` over precomputed ``days`` (which must cover ``bounds``), and whether a span may run across
+    a local midnight (hours that end at 24:00 joined to the next day's hours from 00:00).  Without that, each span
+    lies inside one local date."""
+    zone = days.zone
+    dates, midnights = days.dates, days.midnights
+    weekly = [tuple((r.start * 60, r.end * 60) for r in ranges) for ranges in hours.days]
+    overrides = hours.overrides
     out: list[Span] = []
-    for r in ranges:
-        start = clock.at(day, r.start)
-        end = clock.at(day, r.end)
-        if start < end:
+    crosses = False
+    weekday = dates[0].weekday() if dates else 0
+    for i, day in enumerate(dates):
+        ranges = hours.days[weekday]
+        seconds: tuple[tuple[int, int], ...] | None = weekly[weekday]
+        weekday = weekday + 1 if weekday < 6 else 0
+        if overrides and day in overrides:
+            ranges, seconds = overrides[day], None
+        if not ranges:
+            continue
+        start_of_day = midnights[i]
+        first_of_day = len(out)
+        if midnights[i + 1] - start_of_day == 86400:
+            if seconds is None:
+                seconds = tuple((r.start * 60, r.end * 60) for r in ranges)
+            # Normalised ranges on a 24-hour day: sorted, non-empty, apart; only the first can touch the day before.
+            a, b = seconds[0]
+            start = start_of_day + a
             if out and start <= out[-1][1]:
-                out[-1] = (out[-1][0], max(out[-1][1], end))
+                out[-1] = (out[-1][0], start_of_day + b)
+                crosses = True
             else:
-                out.append((start, end))
-    return out
+                out.append((start, start_of_day + b))
+            for a, b in seconds[1:]:
+                out.append((start_of_day + a, start_of_day + b))
+            continue
+        end_of_day = midnights[i + 1]
+        for r in ranges:  # a clock change: exact, as DayClock.at does it
+            start = start_of_day if r.start == 0 else local_epoch(day, r.start, zone)
+            end = end_of_day if r.end == 1440 else local_epoch(day, r.end, zone)
+            if start < end:
+                if out and start <= out[-1][1]:
+                    out[-1] = (out[-1][0], max(out[-1][1], end))
+                    crosses = crosses or len(out) == first_of_day
+                else:
+                    out.append((start, end))
+    return _clip(out, bounds), crosses
 
 
 def expand_hours(hours: WeeklyHours, zone: ZoneInfo, bounds: Span, clock: DayClock | None = None) -> list[Span]:
-    """Working time inside ``bounds`` as merged UTC spans."""
-    clock = clock or DayClock(zone)
-    out: list[Span] = []
-    for day in local_dates(bounds, zone):
-        for span in _ranges_to_spans(day, hours.ranges_on(day), clock):
-            if out and span[0] <= out[-1][1]:
-                out[-1] = (out[-1][0], max(out[-1][1], span[1]))
-            else:
-                out.append(span)
-    return _clip(out, bounds)
+    """Working time inside ``bounds`` as merged UTC spans.  (``clock`` is accepted for compatibility; the
+    midnights come from ``local_days``.)"""
+    return expand_hours_on(hours, local_days(zone, bounds), bounds)[0]
 
 
 def expand_policy(policy: Policy, zone: ZoneInfo, bounds: Span, clock: DayClock | None = None) -> list[Span]:

@@ -248,10 +248,16 @@ class Participant:
     tentative_blocks: bool = True
     max_per_day: int | None = None
     max_per_week: int | None = None
+    # Every busy event's flags OR-ed together (e.g. whether there is any booking at all): computed once.
+    busy_flags: int = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         if not self.id:
             raise ValueError("every participant needs an id")
+        flags = 0
+        for event in self.busy:
+            flags |= event.flags
+        object.__setattr__(self, "busy_flags", flags)
         load_zone(self.timezone)
         for name in ("buffer_before", "buffer_after"):
             value: timedelta = getattr(self, name)

@@ -14,18 +14,27 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from operator import itemgetter
 from zoneinfo import ZoneInfo
 
 from bot.scheduling.intervals import (
     Span,
     from_epoch,
     intersect_spans,
-    merge_sorted_spans,
     merge_spans,
+    merge_widen_sorted,
     subtract_spans,
     to_epoch_ceil,
 )
-from bot.scheduling.localtime import DayClock, expand_hours, expand_policy, local_date, local_dates
+from bot.scheduling.localtime import (
+    DayClock,
+    LocalDays,
+    expand_hours_on,
+    expand_policy,
+    local_date,
+    local_dates,
+    local_days,
+)
 from bot.scheduling.model import (
     BUSY_ALL_DAY,
     BUSY_BOOKING,
@@ -43,6 +52,8 @@ from bot.scheduling.model import (
 __all__ = ["find_slots", "free_spans"]
 
 _SPREAD_MAX = 5  # asking for this many or fewer spreads them over days
+_start_of = itemgetter(0)
+_end_of = itemgetter(1)
 
 
 @dataclass(slots=True)
@@ -52,6 +63,8 @@ class _Plan:
     participant: Participant
     zone: ZoneInfo
     clock: DayClock
+    days: LocalDays  # the local dates of the window, with their midnights
+    crosses: bool  # whether a span of working hours may run across a local midnight
     hours: list[Span]  # working hours in the window, before policy
     allowed: list[Span]  # working hours that policy and limits allow
     busy: list[Span]  # merged busy time as it is (no buffers)
@@ -68,7 +81,8 @@ def _seconds(delta: timedelta) -> int:
 def _plan(p: Participant, request: SlotRequest, bounds: Span, duration: int) -> _Plan:
     zone = p.zone
     clock = DayClock(zone)
-    hours = expand_hours(p.hours, zone, bounds, clock)
+    days = local_days(zone, bounds)
+    hours, crosses = expand_hours_on(p.hours, days, bounds)
     allowed = hours
     if not request.policy.unrestricted:
         allowed = intersect_spans(allowed, expand_policy(request.policy, zone, bounds, clock))
@@ -81,20 +95,23 @@ def _plan(p: Participant, request: SlotRequest, bounds: Span, duration: int) -> 
         | (0 if p.all_day_blocks else BUSY_ALL_DAY)
         | (0 if p.tentative_blocks else BUSY_TENTATIVE)
     )
-    # Calendar events: one sort, one merge; widening every merged span by the same buffers keeps the order.
+    # Calendar events: one sort by start (the order among equal starts does not change a merge), then one pass
+    # merges them and, widened by the buffers, merges them again.  A new session needs its after-buffer clear
+    # before an event and its before-buffer after it.
     events = [ev.span for ev in p.busy if not ev.flags & (skip | BUSY_EMPTY | BUSY_BOOKING)]
-    events.sort()
-    busy = merge_sorted_spans(events)
-    blocked = merge_sorted_spans([(s - after, e + before) for s, e in busy]) if before or after else busy
-    # Bookings keep their own buffers too: the gap around them is the wider of the two.
-    bookings = [ev.span for ev in p.busy if ev.flags & (skip | BUSY_BOOKING) == BUSY_BOOKING]
-    # Daily and weekly limits count bookings anywhere in the ISO weeks the window touches.
-    count_lo, count_hi = bounds[0] - 8 * 86400, bounds[1] + 8 * 86400
-    booking_starts = [s for s, _ in bookings if count_lo <= s <= count_hi]
-    if bookings:
-        held = merge_spans(bookings)
-        busy = merge_spans([*busy, *held])
-        blocked = merge_spans([*blocked, *((s - widest, e + widest) for s, e in held)])
+    events.sort(key=_start_of)
+    busy, blocked = merge_widen_sorted(events, after, before)
+    booking_starts: list[int] = []
+    if p.busy_flags & BUSY_BOOKING:
+        # Bookings keep their own buffers too: the gap around them is the wider of the two.
+        bookings = [ev.span for ev in p.busy if ev.flags & (skip | BUSY_BOOKING) == BUSY_BOOKING]
+        # Daily and weekly limits count bookings anywhere in the ISO weeks the window touches.
+        count_lo, count_hi = bounds[0] - 8 * 86400, bounds[1] + 8 * 86400
+        booking_starts = [s for s, _ in bookings if count_lo <= s <= count_hi]
+        if bookings:
+            held = merge_spans(bookings)
+            busy = merge_spans([*busy, *held])
+            blocked = merge_spans([*blocked, *((s - widest, e + widest) for s, e in held)])
 
     limited = p.max_per_day is not None or p.max_per_week is not None
     full_days = _full_days(p, zone, booking_starts, bounds) if limited else {}
@@ -103,7 +120,7 @@ def _plan(p: Participant, request: SlotRequest, bounds: Span, duration: int) -> 
 
     free = subtract_spans(allowed, blocked)
     feasible = [(a, b - duration + 1) for a, b in free if b - a >= duration]
-    return _Plan(p, zone, clock, hours, allowed, busy, blocked, free, feasible, full_days)
+    return _Plan(p, zone, clock, days, crosses, hours, allowed, busy, blocked, free, feasible, full_days)
 
 
 def _full_days(p: Participant, zone: ZoneInfo, booking_starts: list[int], bounds: Span) -> dict[date, str]:

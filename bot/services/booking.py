@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from bot.scheduling.intervals import Interval
 from bot.scheduling.model import (
@@ -42,6 +43,7 @@ __all__ = [
     "Booked",
     "BookingError",
     "BookingService",
+    "CalendarWriter",
     "Held",
     "NotAllowed",
     "Proposal",
@@ -50,6 +52,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class BookingError(Exception):
@@ -86,6 +89,17 @@ class Held:
 class Booked:
     booking: Booking
     replaced: Booking | None = None
+    # Sentences about calendar write-back that failed ("could not add it to Dana's Google calendar"); the booking
+    # itself stands either way, and the next sync retries nothing: the person is told instead.
+    calendar_problems: tuple[str, ...] = ()
+
+
+class CalendarWriter(Protocol):
+    """Writes booking events into people's push calendars (``CalendarService``); never raises for a provider."""
+
+    async def write_booking(self, booking: Booking) -> list[str]: ...
+
+    async def remove_booking(self, booking: Booking) -> list[str]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +123,19 @@ class BookingService:
     # as busy) instead of holding up the answer; ``calendar_label`` names it for people (runs in a worker thread).
     busy_timeout: float | None = 20.0
     calendar_label: Callable[[str], str] = field(default=lambda person_id: f"the calendar of {person_id}")
+    # Booking events written to (and removed from) push calendars after the database has the final word.
+    calendar_writer: CalendarWriter | None = None
+    write_timeout: float = 30.0
+
+    async def _write_back(self, booking: Booking, *, remove: bool = False) -> tuple[str, ...]:
+        if self.calendar_writer is None:
+            return ()
+        action = self.calendar_writer.remove_booking if remove else self.calendar_writer.write_booking
+        try:
+            return tuple(await asyncio.wait_for(action(booking), self.write_timeout))
+        except Exception as exc:  # the booking stands; say what could not be written
+            log.warning("calendar write-back for booking %s failed: %s", booking.id, type(exc).__name__)
+            return ("I could not update the calendar event for this session; it is booked all the same.",)
 
     async def _db(self, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
         return await asyncio.to_thread(fn, *args, **kwargs)
@@ -271,7 +298,7 @@ class BookingService:
                 if current is not None:
                     return Booked(current)
             return await self._taken(hold.coach_id, hold.participant_ids, hold.interval)
-        return Booked(booked)
+        return Booked(booked, calendar_problems=await self._write_back(booked))
 
     async def book(
         self, *, coach_id: str, participant_ids: Sequence[str], slot: Interval, idempotency_key: str
@@ -346,11 +373,13 @@ class BookingService:
             raise BookingError(f"That booking is already {booking.status.value}.")
         now = self.clock()
         try:
-            return await self._db(
+            cancelled = await self._db(
                 self.bookings.set_status, booking.id, expected=booking.status, new=BookingStatus.CANCELLED, now=now
             )
         except StaleStatus as stale:
             raise BookingError(f"That booking is already {stale.actual}.") from None
+        await self._write_back(cancelled, remove=True)
+        return cancelled
 
     async def reschedule(self, booking_id: str, *, new_slot: Interval, by: str, idempotency_key: str) -> Booked | Taken:
         """Move a booking: the new time is confirmed and the old one released in one transaction."""
@@ -378,4 +407,4 @@ class BookingService:
             return await self._taken(old.coach_id, old.participant_ids, new_slot)
         except StaleStatus as stale:
             raise BookingError(f"That booking is now {stale.actual}; it was not moved.") from None
-        return Booked(stored, replaced=old)
+        return Booked(stored, replaced=old, calendar_problems=await self._write_back(stored))

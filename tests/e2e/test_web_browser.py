@@ -163,6 +163,11 @@ async def test_book_a_slot_on_the_booking_page_and_download_the_ics(site: Site, 
     booked = await site.bookings()
     assert [b.start for b in booked] == [_utc(start)]
     assert booked[0].end - booked[0].start == timedelta(minutes=30)
+    # the coach hears about it (no Slack here, so in her web chat inbox), in her own zone
+    from bot.adapters.web.chat import take_inbox
+
+    told = " ".join(await take_inbox(site.app, DANA))
+    assert "New session booked on your booking page: 30 min with" in told and "Europe/Berlin" in told
 
     async with page.expect_download() as download_info:
         await page.click("#ics-link")

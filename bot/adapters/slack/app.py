@@ -571,8 +571,12 @@ class SlackSurface:
         identities = await asyncio.to_thread(self.app.storage.people.identities, reply.to)
         slack = [i for i in identities if i.surface == "slack"]
         same_team = [i for i in slack if i.tenant == where.team_id] or slack
-        if not same_team:
-            log.info("person %s has no Slack identity; the DM is not sent on Slack", reply.to)
+        if not same_team:  # e.g. a coach who only uses the web chat: their inbox there
+            notifier = getattr(self.app, "notifier", None)
+            if notifier is not None:
+                await notifier.notify(reply.to, [reply])
+            else:
+                log.info("person %s has no Slack identity; the DM is not sent on Slack", reply.to)
             return
         user_id = same_team[0].external_id
         opened = await client.conversations_open(users=user_id)
@@ -580,6 +584,33 @@ class SlackSurface:
         key = await self._keep_form(reply.form) if reply.form is not None else None
         await client.chat_postMessage(
             channel=channel, text=reply.text[:3000], blocks=bk.message_blocks(reply, form_key=key)
+        )
+
+    async def notify_identity(self, identity: Identity, replies: Sequence[Reply]) -> bool:
+        """A DM that answers nothing the person just did (``Notifier``): to their Slack user, in their team."""
+        client = await self._client_for_team(identity.tenant)
+        if client is None:
+            return False
+        opened = await client.conversations_open(users=identity.external_id)
+        channel = (opened.get("channel") or {}).get("id") or identity.external_id
+        for reply in replies:
+            key = await self._keep_form(reply.form) if reply.form is not None else None
+            await client.chat_postMessage(
+                channel=channel, text=reply.text[:3000], blocks=bk.message_blocks(reply, form_key=key)
+            )
+        return True
+
+    async def _client_for_team(self, team_id: str) -> AsyncWebClient | None:
+        if self.bolt.oauth_flow is None:
+            return self.client if self.client.token else None
+        store = self.bolt.oauth_flow.settings.installation_store
+        bot = await store.async_find_bot(enterprise_id=None, team_id=team_id or None)
+        if bot is None or not bot.bot_token:
+            return None
+        return AsyncWebClient(
+            token=bot.bot_token,
+            base_url=self.settings.slack_api_url,
+            retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)],
         )
 
     # --- forms where Slack gives no trigger_id (a DM): keep the form, a button opens it ------------------
@@ -673,6 +704,9 @@ def slack_surface(server: web.Application, app: App) -> SlackSurface:
         return server[SLACK_KEY]
     surface = SlackSurface(app)
     server[SLACK_KEY] = surface
+    notifier = getattr(app, "notifier", None)
+    if notifier is not None:
+        notifier.register("slack", surface.notify_identity)
 
     async def _close(_: web.Application) -> None:
         await surface.aclose()

@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -27,6 +28,7 @@ from bot.adapters.web.render import (
     week_start_of,
     week_window,
 )
+from bot.handlers.replies import Reply
 from bot.scheduling.intervals import Interval
 from bot.scheduling.model import Booking, BookingStatus, CoachSettings, Person, Slot, load_zone
 from bot.services.booking import Booked, BookingError, Proposal, ProposalRequest, Taken
@@ -44,6 +46,25 @@ _MAX_WEEK_SLOTS = 2000
 class Coach:
     person: Person
     settings: CoachSettings
+
+
+async def _tell_coach(app: App, booking: Booking, text: Callable[[str], str]) -> None:
+    """The coach hears about what a visitor did on the booking page: on Slack when they use it, else their inbox."""
+    notifier = getattr(app, "notifier", None)
+    if notifier is None:
+        return
+    coach = await asyncio.to_thread(app.storage.people.get, booking.coach_id)
+    if coach is not None:
+        await notifier.notify(coach.id, [Reply(text(coach.timezone))])
+
+
+async def _guest_name(app: App, booking: Booking) -> str:
+    if not booking.participant_ids:
+        return "a visitor"
+    guest = await asyncio.to_thread(app.storage.people.get, booking.participant_ids[0])
+    if guest is None:
+        return "a visitor"
+    return f"{guest.display_name} ({guest.email})" if guest.email else guest.display_name
 
 
 async def find_coach(app: App, handle: str) -> Coach | None:
@@ -399,6 +420,14 @@ async def book_submit(request: web.Request) -> web.Response:
         )
     if isinstance(result, Taken):
         return await _taken_page(request, coach, result, tz=tz, length=length, start=start)
+    booked = result.booking
+    who = await _guest_name(app, booked)
+    await _tell_coach(
+        app,
+        booked,
+        lambda zone: f"New session booked on your booking page: {length} min with {who}, "
+        f"{format_range(booked.start, booked.end, zone)} ({zone}).",
+    )
     raise web.HTTPSeeOther(links.booking_links(result.booking.id, settings=app.settings, absolute=False).page)
 
 
@@ -520,9 +549,15 @@ async def cancel_submit(request: web.Request) -> web.Response:
     app = get_app(request)
     by = owned.booking.participant_ids[0] if owned.booking.participant_ids else owned.booking.coach_id
     try:
-        await app.bookings.cancel(owned.booking.id, by=by)
+        cancelled = await app.bookings.cancel(owned.booking.id, by=by)
     except BookingError as exc:
         return _booking_page(request, owned, manage=True, error=str(exc))
+    who = await _guest_name(app, cancelled)
+    await _tell_coach(
+        app,
+        cancelled,
+        lambda zone: f"{who} cancelled the session on {format_range(cancelled.start, cancelled.end, zone)} ({zone}).",
+    )
     urls = links.booking_links(owned.booking.id, settings=app.settings, absolute=False)
     raise web.HTTPSeeOther(urls.manage + "&done=cancelled")
 
@@ -580,6 +615,14 @@ async def reschedule_submit(request: web.Request) -> web.Response:
     if isinstance(result, Taken):
         return await _taken_page(request, coach, result, tz=tz, length=length, start=start, moving=moving)
     assert isinstance(result, Booked)
+    moved = result.booking
+    who = await _guest_name(app, moved)
+    await _tell_coach(
+        app,
+        moved,
+        lambda zone: f"{who} moved the session from {format_range(old.start, old.end, zone)} to "
+        f"{format_range(moved.start, moved.end, zone)} ({zone}).",
+    )
     raise web.HTTPSeeOther(links.booking_links(result.booking.id, settings=app.settings, absolute=False).page)
 
 

@@ -254,8 +254,12 @@ async def api_chat(request: web.Request) -> web.Response:
         message_id = _message_id()
         html = str(render_reply(reply, message_id=message_id))
         mine.append({"id": message_id, "html": html, "replace": reply.replace})
-    for person_id, theirs in others.items():
-        await deliver_to_inbox(app, person_id, theirs)
+    notifier = getattr(app, "notifier", None)
+    for person_id, theirs in others.items():  # on Slack when they use it, else their inbox here
+        if notifier is not None:
+            await notifier.notify(person_id, theirs)
+        else:
+            await deliver_to_inbox(app, person_id, theirs)
     return web.json_response({"replies": mine}, headers={"Cache-Control": "no-store"})
 
 

@@ -59,15 +59,34 @@ async def test_demo_calendar_and_deleted_booking_event(tmp_path: Path, radicale:
         slot = proposal.slots[0]
         booked = await app.bookings.book(coach_id=DEMO_COACH_ID, participant_ids=("ann",),
                                          slot=Interval(slot.start, slot.end), idempotency_key="k1")
-        assert isinstance(booked, Booked)
-        assert await calendars.write_booking(booked.booking) == []
-        assert (await calendars.sync(account.id)).ok
+        assert isinstance(booked, Booked) and booked.calendar_problems == ()
+        # the booking service wrote the event into Dana's push calendar as soon as the booking was confirmed
         [record] = storage.calendars.booking_events(booked.booking.id)
+        status, text, _ = await dav.get(record.external_id)
+        assert status == 200 and "Session with Ann" in text
+        assert (await calendars.sync(account.id)).ok
         await dav.delete(record.external_id)
         report = await calendars.sync(account.id)
         assert report.deleted_bookings == (booked.booking.id,)
         assert storage.bookings.get(booked.booking.id).status == BookingStatus.CANCELLED
         assert {p for p, _ in told} == {DEMO_COACH_ID, "ann"}
         assert any("cancelled" in text for p, text in told if p == "ann")
+
+        # cancelling through the service removes the event; moving a booking moves its event
+        second = await app.bookings.book(coach_id=DEMO_COACH_ID, participant_ids=("ann",),
+                                         slot=Interval(slot.start, slot.end), idempotency_key="k2")
+        assert isinstance(second, Booked)
+        [first_event] = storage.calendars.booking_events(second.booking.id)
+        later = proposal.slots[1]
+        moved = await app.bookings.reschedule(second.booking.id, new_slot=Interval(later.start, later.end),
+                                              by="ann", idempotency_key="k3")
+        assert isinstance(moved, Booked) and moved.calendar_problems == ()
+        assert (await dav.get(first_event.external_id))[0] == 404
+        [moved_event] = storage.calendars.booking_events(moved.booking.id)
+        assert (await dav.get(moved_event.external_id))[0] == 200
+        await app.bookings.cancel(moved.booking.id, by="ann")
+        assert (await dav.get(moved_event.external_id))[0] == 404
+        assert storage.calendars.booking_events(moved.booking.id) == []
+        assert (await calendars.sync(account.id)).deleted_bookings == ()  # our own removal is no deletion
     finally:
         await app.aclose()

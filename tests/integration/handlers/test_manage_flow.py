@@ -110,7 +110,7 @@ async def test_connect_without_and_with_a_connector(world: World) -> None:
     world.conv.connector = Connector()
     assert only(await world.say(world.sam, "connect my google calendar")).text == "Open this link to connect google"
     pick = only(await world.say(world.sam, "connect my calendar"))
-    assert [c.value for c in pick.choices] == ["google", "microsoft", "icloud", "caldav"]
+    assert [c.value for c in pick.choices] == ["google", "microsoft", "icloud", "caldav", "ics"]
     await world.click(world.sam, pick.choices[3])
     assert only(await world.submit(world.sam, "connect:caldav", {"url": "https://dav.example"})).text == "Connected"
     assert calls == [("start", "sam", "google"), ("start", "sam", "caldav"),
