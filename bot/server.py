@@ -67,6 +67,10 @@ def make_web_app(app: App) -> web.Application:
     calendars = getattr(app, "calendars", None)
     if calendars is not None and hasattr(calendars, "background"):
         server.cleanup_ctx.append(calendars.background)  # periodic calendar sync: busy cache, deleted bookings
+    if getattr(app, "google", None) is not None or getattr(app, "microsoft", None) is not None:
+        from bot.services.upkeep import upkeep_context
+
+        server.cleanup_ctx.append(upkeep_context(app))  # Google channels and Graph subscriptions renewed in time
 
     async def _close(_: web.Application) -> None:
         await app.aclose()

@@ -472,6 +472,26 @@ class MicrosoftAuth:
         await asyncio.to_thread(self._remember_subscription, account.id, fresh, current)
         return fresh
 
+    async def ensure_all_subscriptions(self, *, notification_url: str) -> int:
+        """Run periodically: every connected Microsoft account gets (or keeps, or renews) its change subscription.
+        Returns how many accounts are covered; an account whose credentials died is marked by the service."""
+        covered = 0
+        for account in await asyncio.to_thread(self.storage.calendars.all_accounts):
+            if account.provider != "microsoft" or account.status != "ok":
+                continue
+            credentials = await asyncio.to_thread(self.storage.credentials.get, account.id)
+            if not credentials:
+                continue
+            try:
+                await self.ensure_subscription(
+                    account, credentials, notification_url=notification_url, lifecycle_url=notification_url
+                )
+            except ProviderError as exc:  # polling still covers the account
+                log.info("microsoft: no subscription for %s: %s", account.id, exc)
+                continue
+            covered += 1
+        return covered
+
     async def renew(self, account: Any, credentials: Mapping[str, Any]) -> GraphSubscription:
         """Renew now (a ``reauthorizationRequired`` lifecycle event)."""
         saved = credentials.get("subscription")

@@ -176,3 +176,48 @@ def test_subscription_due() -> None:
     assert not subscription_due(sub, now=now)
     assert subscription_due(sub, now=now + timedelta(hours=1, minutes=1))
     assert "secret" not in repr(sub)
+
+
+async def test_periodic_upkeep_subscribes_every_account_and_renews_when_due(
+    auth: MicrosoftAuth, fake: FakeGraph, storage: Any, bot_url: str, clock: Clock
+) -> None:
+    account, _ = await _connected(auth, fake, storage)
+    assert await auth.ensure_all_subscriptions(notification_url=bot_url) == 1
+    [sub_id] = list(fake.subscriptions)
+    assert await auth.ensure_all_subscriptions(notification_url=bot_url) == 1  # nothing due: left alone
+    assert not fake.calls("PATCH", r"/subscriptions/")
+    saved = storage.credentials.get(account.id)["subscription"]
+    clock.now = datetime.fromisoformat(saved["expires_at"]) - timedelta(hours=1)
+    assert await auth.ensure_all_subscriptions(notification_url=bot_url) == 1
+    assert len(fake.calls("PATCH", rf"/subscriptions/{sub_id}$")) == 1
+    storage.calendars.mark_needs_reconnect(account.id, error="invalid_grant")
+    assert await auth.ensure_all_subscriptions(notification_url=bot_url) == 0  # a dead account is skipped
+
+
+async def test_the_server_upkeep_round_covers_microsoft_only_over_https(
+    auth: MicrosoftAuth, fake: FakeGraph, storage: Any, bot_url: str, settings: Any
+) -> None:
+    from dataclasses import replace
+
+    from bot.services.upkeep import push_upkeep
+
+    await _connected(auth, fake, storage)
+    plain = SimpleNamespace(settings=replace(settings, public_url="http://bot.example"), microsoft=auth, google=None)
+    assert await push_upkeep(plain) == {}  # Graph only notifies https URLs: polling covers it
+    assert not fake.subscriptions
+    # over https the round subscribes (the fake validates the handshake at the route we really serve)
+    auth_url = bot_url.removesuffix("/graph/notifications")
+    secure = SimpleNamespace(settings=replace(settings, public_url=auth_url.replace("http://", "https://")),
+                             microsoft=auth, google=None)
+    import bot.services.upkeep as upkeep
+
+    real = auth.ensure_all_subscriptions
+
+    async def to_loopback(*, notification_url: str) -> int:  # https on the name; the route is plain http here
+        assert notification_url.startswith("https://") and notification_url.endswith("/graph/notifications")
+        return await real(notification_url=notification_url.replace("https://", "http://"))
+
+    auth.ensure_all_subscriptions = to_loopback  # type: ignore[method-assign]
+    assert upkeep.UPKEEP_INTERVAL > 0
+    assert await push_upkeep(secure) == {"microsoft": 1}
+    assert len(fake.subscriptions) == 1
