@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bot.cli.slots",
     "bot.language.cli",
     "bot.cli.secrets",
+    "bot.cli.link",
 )
 
 

@@ -123,8 +123,14 @@ def build_app(settings: Settings, *, overrides: Mapping[str, Any] | None = None)
     from bot.handlers.conversation import Conversation
 
     _wire_deleted_booking_events(calendars, bookings, storage)
+    from bot.adapters.web.links import settings_link
+
     conversation = parts.get("conversation") or Conversation(
-        storage, bookings, clock, connector=parts.get("calendar_connector") or _default_connector(calendars)
+        storage,
+        bookings,
+        clock,
+        connector=parts.get("calendar_connector") or _default_connector(calendars),
+        settings_link=lambda person_id: settings_link(person_id, settings=settings, now=clock()),
     )
     app = App(
         settings=settings,

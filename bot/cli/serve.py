@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
             server,
             host=settings.host,
             port=settings.port,
-            print=lambda _: print(f"schedbot is running on {url} (health: {url}/healthz); Ctrl+C stops it", flush=True),
+            print=lambda _: print(_banner(url, settings), flush=True),
         )
     except OSError as exc:
         print(
@@ -70,3 +70,14 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     return 0
+
+
+def _banner(url: str, settings: Any) -> str:
+    lines = [f"schedbot is running on {url} (health: {url}/healthz); Ctrl+C stops it"]
+    if settings.demo:
+        lines += [
+            f"  web chat:            {url}/",
+            f"  demo coach's page:   {url}/book/dana",
+            "  act as the coach:    schedbot link dana   (prints her sign-in and settings links)",
+        ]
+    return "\n".join(lines)

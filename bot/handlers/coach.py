@@ -100,9 +100,12 @@ def _subtract(ranges: tuple[ClockRange, ...], cut: ClockRange) -> tuple[ClockRan
 class CoachFlow:
     """Settings a coach changes by chatting.  Every save is whole (validate first, then one write)."""
 
-    def __init__(self, storage: Any, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, storage: Any, clock: Callable[[], datetime], *, settings_link: Callable[[str], str] | None = None
+    ) -> None:
         self.storage = storage
         self.clock = clock
+        self.settings_link = settings_link  # person id -> signed link to the web settings page (24 h)
 
     async def _db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return await asyncio.to_thread(fn, *args, **kwargs)
@@ -186,7 +189,11 @@ class CoachFlow:
             f"Bookable up to {s.horizon.days} days ahead",
             "Session lengths: " + ", ".join(duration_label(m) for m in s.session_lengths),
         ]
-        return [Reply("\n".join(lines), choices=_settings_choices())]
+        details: tuple[str, ...] = ()
+        if self.settings_link is not None:
+            details = (f"Change everything on one page (link valid 24 hours, only for you): "
+                       f"{self.settings_link(asker.person_id)}",)
+        return [Reply("\n".join(lines), choices=_settings_choices(), details=details, private=True)]
 
     # --- hours -----------------------------------------------------------------------------------------------
 

@@ -78,13 +78,14 @@ class Conversation:
         *,
         connector: CalendarConnector | None = None,
         state_ttl: timedelta = timedelta(minutes=30),
+        settings_link: Callable[[str], str] | None = None,
     ) -> None:
         self.storage = storage
         self.bookings = bookings
         self.clock = clock
         self.connector = connector
         self.states = StateStore(storage.conversations, clock, ttl=state_ttl)
-        self.coach = CoachFlow(storage, clock)
+        self.coach = CoachFlow(storage, clock, settings_link=settings_link)
 
     async def _db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return await asyncio.to_thread(fn, *args, **kwargs)

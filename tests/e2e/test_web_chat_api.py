@@ -167,3 +167,20 @@ async def test_without_a_conversation_the_chat_says_so(tmp_path: Path) -> None:
         assert "not available" in replies[0]["html"]
     finally:
         await runner.cleanup()
+
+
+async def test_a_coach_gets_a_working_settings_link_in_chat(server: tuple[str, App]) -> None:
+    import html as html_lib
+    import re
+
+    url, app = server
+    dana = await _signed_in_as(url, app, "demo-dana", open_page=False)
+    async with dana:
+        async with dana.post(f"{url}/api/chat", json={"text": "show my settings"}) as r:
+            shown = " ".join(x["html"] for x in (await r.json())["replies"])
+        assert "Your settings (Europe/Berlin)" in shown
+        found = re.search(r"(http://[^\s\"<]+/settings\?token=[^\s\"<]+)", html_lib.unescape(shown))
+        assert found, shown
+        link = found.group(1)
+    async with aiohttp.ClientSession() as http, http.get(link.replace(link.split("/settings")[0], url)) as r:
+        assert r.status == 200 and "Monday" in await r.text()
