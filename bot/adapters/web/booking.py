@@ -48,14 +48,16 @@ class Coach:
     settings: CoachSettings
 
 
-async def _tell_coach(app: App, booking: Booking, text: Callable[[str], str]) -> None:
-    """The coach hears about what a visitor did on the booking page: on Slack when they use it, else their inbox."""
+async def _tell_coach(app: App, booking: Booking, text: Callable[[str, str], str]) -> None:
+    """The coach hears about what a visitor did on the booking page: on Slack when they use it, else their inbox.
+    ``text(who, zone)`` words it for the visitor's name and the coach's zone."""
     notifier = getattr(app, "notifier", None)
     if notifier is None:
         return
     coach = await asyncio.to_thread(app.storage.people.get, booking.coach_id)
     if coach is not None:
-        await notifier.notify(coach.id, [Reply(text(coach.timezone))])
+        who = await _guest_name(app, booking)
+        await notifier.notify(coach.id, [Reply(text(who, coach.timezone))])
 
 
 async def _guest_name(app: App, booking: Booking) -> str:
@@ -421,11 +423,10 @@ async def book_submit(request: web.Request) -> web.Response:
     if isinstance(result, Taken):
         return await _taken_page(request, coach, result, tz=tz, length=length, start=start)
     booked = result.booking
-    who = await _guest_name(app, booked)
     await _tell_coach(
         app,
         booked,
-        lambda zone: f"New session booked on your booking page: {length} min with {who}, "
+        lambda who, zone: f"New session booked on your booking page: {length} min with {who}, "
         f"{format_range(booked.start, booked.end, zone)} ({zone}).",
     )
     raise web.HTTPSeeOther(links.booking_links(result.booking.id, settings=app.settings, absolute=False).page)
@@ -552,11 +553,11 @@ async def cancel_submit(request: web.Request) -> web.Response:
         cancelled = await app.bookings.cancel(owned.booking.id, by=by)
     except BookingError as exc:
         return _booking_page(request, owned, manage=True, error=str(exc))
-    who = await _guest_name(app, cancelled)
     await _tell_coach(
         app,
         cancelled,
-        lambda zone: f"{who} cancelled the session on {format_range(cancelled.start, cancelled.end, zone)} ({zone}).",
+        lambda who, zone: f"{who} cancelled the session on "
+        f"{format_range(cancelled.start, cancelled.end, zone)} ({zone}).",
     )
     urls = links.booking_links(owned.booking.id, settings=app.settings, absolute=False)
     raise web.HTTPSeeOther(urls.manage + "&done=cancelled")
@@ -616,11 +617,10 @@ async def reschedule_submit(request: web.Request) -> web.Response:
         return await _taken_page(request, coach, result, tz=tz, length=length, start=start, moving=moving)
     assert isinstance(result, Booked)
     moved = result.booking
-    who = await _guest_name(app, moved)
     await _tell_coach(
         app,
         moved,
-        lambda zone: f"{who} moved the session from {format_range(old.start, old.end, zone)} to "
+        lambda who, zone: f"{who} moved the session from {format_range(old.start, old.end, zone)} to "
         f"{format_range(moved.start, moved.end, zone)} ({zone}).",
     )
     raise web.HTTPSeeOther(links.booking_links(result.booking.id, settings=app.settings, absolute=False).page)
