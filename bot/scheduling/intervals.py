@@ -10,9 +10,11 @@ Two layers share one algorithm:
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 
 __all__ = [
     "Interval",
@@ -32,6 +34,8 @@ __all__ = [
 ]
 
 Span = tuple[int, int]
+
+_end_of = itemgetter(1)
 
 
 def to_epoch_floor(moment: datetime) -> int:
@@ -153,6 +157,10 @@ def merge_widen_sorted(ordered: Sequence[Span], before: int, after: int) -> tupl
 
 def intersect_spans(a: Sequence[Span], b: Sequence[Span]) -> list[Span]:
     """Intersection of two merged span lists (both sorted and disjoint)."""
+    if len(a) > len(b):
+        a, b = b, a
+    if 3 * len(a) < len(b):
+        return _intersect_sparse(a, b)
     out: list[Span] = []
     i = j = 0
     na, nb = len(a), len(b)
@@ -168,6 +176,24 @@ def intersect_spans(a: Sequence[Span], b: Sequence[Span]) -> list[Span]:
             j += 1
         if start < end:
             out.append((start, end))
+    return out
+
+
+def _intersect_sparse(few: Sequence[Span], many: Sequence[Span]) -> list[Span]:
+    """``intersect_spans`` when one list is much shorter: each of its spans finds its first overlap by bisection,
+    so the long stretches of ``many`` between them are skipped instead of walked."""
+    out: list[Span] = []
+    j, n = 0, len(many)
+    for a0, a1 in few:
+        j = bisect_right(many, a0, j, n, key=_end_of)  # the first span that ends after a0
+        while j < n:
+            b0, b1 = many[j]
+            if b0 >= a1:
+                break
+            out.append((a0 if a0 > b0 else b0, a1 if a1 < b1 else b1))
+            if b1 > a1:  # it may overlap the next span of ``few`` too
+                break
+            j += 1
     return out
 
 

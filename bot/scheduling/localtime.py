@@ -8,7 +8,7 @@ time passes between its ends: 01:00-03:00 is one hour on the US spring-forward d
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.scheduling.intervals import Span
@@ -30,8 +30,6 @@ __all__ = [
 
 _ONE_DAY = timedelta(days=1)
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
-_MIDNIGHT = time(0)
-_MIDNIGHT_LATER = time(0, fold=1)  # the second reading of a wall time that happens twice
 
 
 def local_epoch(day: date, minute: int, zone: ZoneInfo) -> int:
@@ -154,31 +152,38 @@ class LocalDays:
 def local_days(zone: ZoneInfo, bounds: Span) -> LocalDays:
     """Every local date that ``bounds`` touches (as ``local_dates``) and the midnight of each, plus the next one.
 
-    One zone lookup per midnight: when both readings of the wall time 00:00 (``fold`` 0 and 1) have the same
-    offset, midnight is neither in a gap nor repeated and is the wall time minus that offset; otherwise
-    ``local_epoch`` works it out.
+    One offset lookup per midnight: wall midnight minus the zone's offset then.  Where the offset differs from
+    the previous midnight's, a clock change lies between them, and both midnights are worked out exactly by
+    ``local_epoch`` (one of them may fall in a gap or happen twice); so is the last one, whose next is not looked at.
     """
     first = local_date(bounds[0], zone)
     last = local_date(max(bounds[0], bounds[1] - 1), zone)
+    count = (last - first).days + 2  # midnights
     dates: list[date] = []
     midnights: list[int] = []
+    changes: list[int] = []
     utcoffset = zone.utcoffset
-    combine = datetime.combine
+    naive = datetime(first.year, first.month, first.day)  # noqa: DTZ001 - a wall time, to ask the zone its offset
     wall = (first.toordinal() - _EPOCH_ORDINAL) * 86400  # the wall time of the day's midnight, read as UTC
     known: timedelta | None = None
     known_seconds = 0
     day = first
-    for _ in range((last - first).days + 2):
-        offset = utcoffset(combine(day, _MIDNIGHT))
-        if offset is None or offset != utcoffset(combine(day, _MIDNIGHT_LATER)):
-            midnights.append(local_epoch(day, 0, zone))  # midnight falls in a gap or happens twice
-        else:
-            if offset is not known:
-                known, known_seconds = offset, offset.days * 86400 + offset.seconds
-            midnights.append(wall - known_seconds)
+    for i in range(count):
+        offset = utcoffset(naive)
+        if offset is not known:
+            seconds = 0 if offset is None else offset.days * 86400 + offset.seconds
+            if i and seconds != known_seconds:
+                changes.append(i)
+            known, known_seconds = offset, seconds
+        midnights.append(wall - known_seconds)
         dates.append(day)
         day += _ONE_DAY
+        naive += _ONE_DAY
         wall += 86400
+    for i in changes:
+        midnights[i - 1] = local_epoch(dates[i - 1], 0, zone)
+        midnights[i] = local_epoch(dates[i], 0, zone)
+    midnights[-1] = local_epoch(dates[-1], 0, zone)
     dates.pop()
     return LocalDays(zone, dates, midnights)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from operator import itemgetter
@@ -98,7 +98,8 @@ def _plan(p: Participant, request: SlotRequest, bounds: Span, duration: int) -> 
     # Calendar events: one sort by start (the order among equal starts does not change a merge), then one pass
     # merges them and, widened by the buffers, merges them again.  A new session needs its after-buffer clear
     # before an event and its before-buffer after it.
-    events = [ev.span for ev in p.busy if not ev.flags & (skip | BUSY_EMPTY | BUSY_BOOKING)]
+    ignore = skip | BUSY_EMPTY | BUSY_BOOKING  # once, not once per event
+    events = [ev.span for ev in p.busy if not ev.flags & ignore]
     events.sort(key=_start_of)
     busy, blocked = merge_widen_sorted(events, after, before)
     booking_starts: list[int] = []
@@ -153,9 +154,11 @@ def free_spans(participant: Participant, request: SlotRequest) -> list[Span]:
 # --- combining participants --------------------------------------------------------------------------------
 
 
-def _segments(plans: Sequence[_Plan], needed: int, clip: Span) -> list[tuple[int, int, tuple[str, ...]]]:
+def _segments(plans: Sequence[_Plan], needed: int, clip: Span) -> Iterable[tuple[int, int, tuple[str, ...]]]:
     """Start-time ranges where at least ``needed`` people are free for the whole session, and who they are."""
     ids = tuple(p.participant.id for p in plans)
+    if len(plans) == 1:  # one person: taken lazily, as the ranking stops once it has enough
+        return _clipped(plans[0].feasible, clip, ids)
     if needed == len(plans):
         common = [clip]
         for plan in plans:
@@ -185,6 +188,16 @@ def _segments(plans: Sequence[_Plan], needed: int, clip: Span) -> list[tuple[int
             active.discard(index)
         prev = moment
     return out
+
+
+def _clipped(spans: list[Span], clip: Span, ids: tuple[str, ...]) -> Iterator[tuple[int, int, tuple[str, ...]]]:
+    """``intersect_spans([clip], spans)``, one at a time, each with ``ids``."""
+    lo, hi = clip
+    for i in range(bisect_right(spans, lo, key=_end_of), len(spans)):
+        a, b = spans[i]
+        if a >= hi:
+            return
+        yield (a if a > lo else lo, b if b < hi else hi, ids)
 
 
 # --- aligned start times -----------------------------------------------------------------------------------
@@ -221,21 +234,43 @@ def _offset(moment: int, zone: ZoneInfo) -> int:
     return 0 if offset is None else int(offset.total_seconds())
 
 
+def _aligned(moment: int, days: LocalDays, step: int) -> int:
+    """``_aligned_at_or_after`` without time-zone conversions when the answer lies in the same 24-hour day."""
+    midnights = days.midnights
+    i = bisect_right(midnights, moment) - 1
+    if 0 <= i < len(midnights) - 1:
+        midnight, next_midnight = midnights[i], midnights[i + 1]
+        if next_midnight - midnight == 86400:
+            candidate = midnight - (midnight - moment) // step * step  # rounded up to the step
+            if candidate < next_midnight:
+                return candidate
+    return _aligned_at_or_after(moment, days.zone, step)
+
+
 def _starts(
-    segments: Sequence[tuple[int, int, tuple[str, ...]]], zone: ZoneInfo, step: int
+    segments: Iterable[tuple[int, int, tuple[str, ...]]], days: LocalDays, step: int
 ) -> Iterator[tuple[int, tuple[str, ...]]]:
     for a, b, members in segments:
-        t = _aligned_at_or_after(a, zone, step)
+        t = _aligned(a, days, step)
         while t < b:
             yield t, members
             # The next aligned wall time, not t + step: a spring-forward jump can bring it closer than a step.
-            t = _aligned_at_or_after(t + 1, zone, step)
+            t = _aligned(t + 1, days, step)
+
+
+def _date_of(moment: int, days: LocalDays) -> date:
+    """``local_date`` from the table of midnights when ``moment`` falls in a 24-hour day of it."""
+    midnights = days.midnights
+    i = bisect_right(midnights, moment) - 1
+    if 0 <= i < len(midnights) - 1 and midnights[i + 1] - midnights[i] == 86400:
+        return days.dates[i]
+    return local_date(moment, days.zone)
 
 
 def _rank(
-    segments: Sequence[tuple[int, int, tuple[str, ...]]],
+    segments: Iterable[tuple[int, int, tuple[str, ...]]],
     *,
-    zone: ZoneInfo,
+    table: LocalDays,
     step: int,
     duration: int,
     limit: int,
@@ -243,7 +278,7 @@ def _rank(
 ) -> list[tuple[int, tuple[str, ...]]]:
     if not spread:
         out: list[tuple[int, tuple[str, ...]]] = []
-        for item in _starts(segments, zone, step):
+        for item in _starts(segments, table, step):
             out.append(item)
             if len(out) == limit:
                 break
@@ -251,8 +286,8 @@ def _rank(
     # Spread: the earliest time of each day first, then more per day, never two that overlap on one day.
     days: dict[date, list[tuple[int, tuple[str, ...]]]] = {}
     per_day_cap = limit * max(1, -(-duration // step))
-    for item in _starts(segments, zone, step):
-        day = local_date(item[0], zone)
+    for item in _starts(segments, table, step):
+        day = _date_of(item[0], table)
         bucket = days.setdefault(day, [])
         if len(bucket) < per_day_cap:
             bucket.append(item)
@@ -298,10 +333,10 @@ def find_slots(request: SlotRequest) -> SlotResult:
     latest = min(bounds[1] - duration, now + _seconds(request.horizon))
 
     plans = [_plan(p, request, bounds, duration) for p in request.participants]
-    host_zone = plans[0].zone
     segments = _segments(plans, request.needed, (earliest, latest + 1)) if earliest <= latest else []
     spread = request.ranking == "spread" or (request.ranking is None and request.max_results <= _SPREAD_MAX)
-    chosen = _rank(segments, zone=host_zone, step=step, duration=duration, limit=request.max_results, spread=spread)
+    limit = request.max_results
+    chosen = _rank(segments, table=plans[0].days, step=step, duration=duration, limit=limit, spread=spread)
     slots = tuple(Slot(from_epoch(t), from_epoch(t + duration), members) for t, members in chosen)
     explain = _explain(request, plans, bounds=bounds, earliest=earliest, latest=latest, duration=duration)
     return SlotResult(slots, tuple(explain))
@@ -310,8 +345,16 @@ def find_slots(request: SlotRequest) -> SlotResult:
 # --- explanations ------------------------------------------------------------------------------------------
 
 
+_DAY_NAMES = tuple(name.capitalize() for name in WEEKDAYS)
+# English month abbreviations, as strftime("%b") gives them in the C locale (the one Python starts in).
+_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+_HHMM = tuple(f"{m // 60:02d}:{m % 60:02d}" for m in range(1440))  # wall time after midnight, in minutes
+
+
 def _fmt_day(day: date) -> str:
-    return f"{WEEKDAYS[day.weekday()].capitalize()} {day.day} {day.strftime('%b')}"
+    return f"{_DAY_NAMES[day.weekday()]} {day.day} {_MONTH_NAMES[day.month - 1]}"
 
 
 def _fmt_range(span: Span, zone: ZoneInfo) -> str:
@@ -319,6 +362,17 @@ def _fmt_range(span: Span, zone: ZoneInfo) -> str:
     end = datetime.fromtimestamp(span[1], zone)
     end_text = "24:00" if end.date() > start.date() and end.hour == 0 and end.minute == 0 else end.strftime("%H:%M")
     return f"{start.strftime('%H:%M')}-{end_text}"
+
+
+def _fmt_range_on(span: Span, days: LocalDays, index: int) -> str:
+    """``_fmt_range`` of a span inside local date ``days.dates[index]``: on a 24-hour day the wall time is the
+    time since midnight (as ``DayClock.at`` has it), which spares two time-zone conversions."""
+    midnight = days.midnights[index]
+    next_midnight = days.midnights[index + 1]
+    if next_midnight - midnight != 86400 or span[1] >= next_midnight:
+        # A clock change, or an end at the next midnight, which reads 24:00 unless that midnight is a gap.
+        return _fmt_range(span, days.zone)
+    return f"{_HHMM[(span[0] - midnight) // 60]}-{_HHMM[(span[1] - midnight) // 60]}"
 
 
 def _fmt_moment(moment: int, zone: ZoneInfo) -> str:
@@ -406,71 +460,123 @@ def _policy_lines(request: SlotRequest, plans: Sequence[_Plan]) -> list[str]:
     return out
 
 
-class _Sorted:
-    """A merged span list with its start and end times, so the spans touching one day are found by bisection."""
-
-    __slots__ = ("ends", "spans", "starts")
-
-    def __init__(self, spans: list[Span]) -> None:
-        self.spans = spans
-        self.starts = [start for start, _ in spans]
-        self.ends = [end for _, end in spans]
-
-    def within(self, lo: int, hi: int) -> list[Span]:
-        """The spans clipped to ``[lo, hi)``."""
-        spans = self.spans
-        out: list[Span] = []
-        for i in range(bisect_right(self.ends, lo), len(spans)):
-            start, end = spans[i]
-            if start >= hi:
-                break
-            out.append((start if start > lo else lo, end if end < hi else hi))
-        return out
-
-    def count(self, lo: int, hi: int) -> int:
-        """How many spans touch ``[lo, hi)`` (what ``len(within(lo, hi))`` would be, without building it)."""
-        return max(0, bisect_left(self.starts, hi) - bisect_right(self.ends, lo))
+def _within(spans: Sequence[Span], lo: int, hi: int) -> list[Span]:
+    """The spans of a merged list that touch ``[lo, hi)``, clipped to it (found by bisection)."""
+    out: list[Span] = []
+    for i in range(bisect_right(spans, lo, key=_end_of), len(spans)):
+        start, end = spans[i]
+        if start >= hi:
+            break
+        out.append((start if start > lo else lo, end if end < hi else hi))
+    return out
 
 
-def _explain_person(plan: _Plan, lines: _Lines, *, bounds: Span, duration: int, named: bool) -> None:
-    zone = plan.zone
+def _count(spans: Sequence[Span], lo: int, hi: int) -> int:
+    """How many spans of a merged list touch ``[lo, hi)`` (``len(_within(spans, lo, hi))`` without building it)."""
+    return max(0, bisect_left(spans, hi, key=_start_of) - bisect_right(spans, lo, key=_end_of))
+
+
+def _explain_person(plan: _Plan, lines: _Lines, *, bounds: Span, duration: int, named: bool, bulk: bool = True) -> None:
+    """Why time of this person's was not offered, day by day: worded until ``lines`` is full, then only counted.
+
+    ``bulk=False`` counts day by day even where the whole rest could be counted at once (the tests compare both).
+    """
     who = f" ({plan.participant.id})" if named else ""
     hours = plan.participant.hours
+    days = plan.days
+    dates, midnights = days.dates, days.midnights
     # One sweep over the whole window; each day then takes its share by bisection.  Clipping a whole-window
     # intersection to a day gives what intersecting the day's allowed hours would: (A & B) & day = (A & day) & B.
     busy_in_hours = intersect_spans(plan.allowed, plan.busy)
-    work = _Sorted(plan.hours)
-    busy_all = _Sorted(busy_in_hours)
-    buffers_all = _Sorted(subtract_spans(intersect_spans(plan.allowed, plan.blocked), busy_in_hours))
-    free_all = _Sorted(plan.free)
+    # allowed & blocked, taken as allowed - free (free is allowed - blocked): fewer spans to walk.
+    buffers = subtract_spans(subtract_spans(plan.allowed, plan.free), busy_in_hours)
+    free = plan.free
     short = f"free, but shorter than {_human(timedelta(seconds=duration))}"
-    for day in local_dates(bounds, zone):
-        whole = plan.clock.day_span(day)
-        lo, hi = max(whole[0], bounds[0]), min(whole[1], bounds[1])
+    b0, b1 = bounds
+    index, n = 0, len(dates)
+    while index < n and not lines.full:
+        day = dates[index]
+        lo, hi = max(midnights[index], b0), min(midnights[index + 1], b1)
+        if lo < hi:
+            if not hours.ranges_on(day):
+                reason = "day off" if hours.is_override(day) else "outside working hours"
+                lines.add(f"{_fmt_day(day)} {reason}{who}")
+            elif day in plan.full_days:
+                lines.add(f"{_fmt_day(day)} {plan.full_days[day]}{who}")
+            else:
+                label = _fmt_day(day)
+                day_hours = _within(plan.hours, lo, hi)
+                if sum(end - start for start, end in day_hours) < hi - lo:
+                    texts = ", ".join(_fmt_range_on(span, days, index) for span in day_hours) or "none in this window"
+                    lines.add(f"{label} outside working hours (hours: {texts}){who}")
+                found: list[tuple[Span, str]] = [(span, "busy") for span in _within(busy_in_hours, lo, hi)]
+                found.extend((span, "kept free as a buffer") for span in _within(buffers, lo, hi))
+                found.extend((span, short) for span in _within(free, lo, hi) if span[1] - span[0] < duration)
+                found.sort()
+                worded, limit = lines.lines, lines.limit
+                midnight, next_midnight = midnights[index], midnights[index + 1]
+                plain = next_midnight - midnight == 86400  # _fmt_range_on's fast case, inline
+                for span, reason in found:
+                    if len(worded) >= limit:  # the rest of the day is only counted
+                        lines.dropped += 1
+                    elif plain and span[1] < next_midnight:
+                        text = f"{_HHMM[(span[0] - midnight) // 60]}-{_HHMM[(span[1] - midnight) // 60]}"
+                        worded.append(f"{label} {text} {reason}{who}")
+                    else:
+                        worded.append(f"{label} {_fmt_range_on(span, days, index)} {reason}{who}")
+        index += 1
+    if index == n:
+        return
+    if plan.crosses or not bulk:
+        lines.dropped += _count_days(plan, index, bounds, busy_in_hours, buffers, duration)
+        return
+    # No span of working hours (so none of what lies inside them) runs across a local midnight: each span belongs
+    # to exactly one day, and the rest of the window is counted at once.  Per day only one line can be left:
+    # a day off, a day closed by a limit, or a day that working hours do not fill.
+    rest = max(midnights[index], b0)
+    dropped = _count(busy_in_hours, rest, b1) + _count(buffers, rest, b1)
+    first = bisect_right(free, rest, key=_end_of)
+    dropped += sum(1 for a, b in free[first : bisect_left(free, b1, key=_start_of)] if b - a < duration)
+    whole_days = set(plan.hours)  # a day that working hours fill is one of these spans exactly
+    overrides = hours.overrides
+    full_days = plan.full_days
+    weekday = dates[index].weekday()
+    for i in range(index, n):
+        ranges = hours.days[weekday]
+        weekday = weekday + 1 if weekday < 6 else 0
+        lo, hi = midnights[i], midnights[i + 1]
+        if lo < b0:
+            lo = b0
+        if hi > b1:
+            hi = b1
         if lo >= hi:
             continue
-        if not hours.ranges_on(day):
-            if lines.full:
-                lines.dropped += 1
-                continue
-            reason = "day off" if hours.is_override(day) else "outside working hours"
-            lines.add(f"{_fmt_day(day)} {reason}{who}")
+        day = dates[i]
+        if overrides and day in overrides:
+            ranges = overrides[day]
+        if not ranges or (full_days and day in full_days) or (lo, hi) not in whole_days:
+            dropped += 1
+    lines.dropped += dropped
+
+
+def _count_days(
+    plan: _Plan, index: int, bounds: Span, busy_in_hours: list[Span], buffers: list[Span], duration: int
+) -> int:
+    """The lines that days ``index`` onwards would take, counted day by day."""
+    hours = plan.participant.hours
+    dates, midnights = plan.days.dates, plan.days.midnights
+    free = plan.free
+    count = 0
+    for i in range(index, len(dates)):
+        day = dates[i]
+        lo, hi = max(midnights[i], bounds[0]), min(midnights[i + 1], bounds[1])
+        if lo >= hi:
             continue
-        if day in plan.full_days:
-            lines.add(f"{_fmt_day(day)} {plan.full_days[day]}{who}")
+        if not hours.ranges_on(day) or day in plan.full_days:
+            count += 1
             continue
-        day_hours = work.within(lo, hi)
-        outside = sum(end - start for start, end in day_hours) < hi - lo
-        if lines.full:  # only counted from here on: no need to word them
-            shorts_n = sum(1 for a, b in free_all.within(lo, hi) if b - a < duration) if free_all.count(lo, hi) else 0
-            lines.dropped += outside + busy_all.count(lo, hi) + buffers_all.count(lo, hi) + shorts_n
-            continue
-        label = _fmt_day(day)
-        if outside:
-            ranges = ", ".join(_fmt_range(span, zone) for span in day_hours) or "none in this window"
-            lines.add(f"{label} outside working hours (hours: {ranges}){who}")
-        found: list[tuple[Span, str]] = [(span, "busy") for span in busy_all.within(lo, hi)]
-        found.extend((span, "kept free as a buffer") for span in buffers_all.within(lo, hi))
-        found.extend((span, short) for span in free_all.within(lo, hi) if span[1] - span[0] < duration)
-        for span, reason in sorted(found):
-            lines.add(f"{label} {_fmt_range(span, zone)} {reason}{who}")
+        count += sum(end - start for start, end in _within(plan.hours, lo, hi)) < hi - lo
+        count += _count(busy_in_hours, lo, hi) + _count(buffers, lo, hi)
+        if _count(free, lo, hi):
+            count += sum(1 for a, b in _within(free, lo, hi) if b - a < duration)
+    return count
