@@ -337,6 +337,13 @@ async def test_app_home_shows_hours_calendars_and_sessions(bot: RunningBot, fake
     assert "Work Google* (google): synced 2 min ago" in shown
     assert "Home iCloud* (icloud): needs reconnecting" in shown
     assert "Tue 3 Mar 11:00-11:30 (Europe/Berlin) with Ann Lee" in shown
+    # the coach's week as a PNG (PUBLIC_URL is set): Slack fetches it from our server
+    [image] = [b for b in view["blocks"] if b["type"] == "image"]
+    assert "/week.png?" in image["image_url"]
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http, http.get(image["image_url"]) as r:
+        assert r.status == 200 and (await r.read()).startswith(b"\x89PNG")
 
     await bot.sender.event({"type": "app_home_opened", "user": ANN, "channel": "DANN1", "tab": "home"})
     both = await fake.wait_for(lambda calls: len(fake.of("views.publish")) == 2 and fake.of("views.publish"))

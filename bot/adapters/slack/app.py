@@ -39,7 +39,7 @@ from bot.adapters.slack import blocks as bk
 from bot.handlers.format import hours_summary, range_label
 from bot.handlers.people import person_for
 from bot.handlers.replies import Action, Asker, Field, FieldOption, Form, FormSubmit, Incoming, Message, Reply
-from bot.scheduling.model import Identity
+from bot.scheduling.model import Identity, load_zone
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -671,7 +671,16 @@ class SlackSurface:
                 names.append(found.display_name if found else other)
             when = range_label(booking.start, booking.end, asker.timezone)
             sessions.append(bk.HomeSession(when=when, with_whom=", ".join(names) or "yourself"))
+        week_png = None
+        if is_coach and person is not None and person.handle:
+            from bot.adapters.web.links import week_png_url
+
+            week_png = week_png_url(
+                person.handle, settings=self.settings, start=now.astimezone(load_zone(asker.timezone)).date(),
+                timezone=asker.timezone,
+            )
         return bk.HomeData(
+            week_png=week_png,
             name=asker.display_name,
             timezone=asker.timezone,
             is_coach=is_coach,

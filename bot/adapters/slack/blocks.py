@@ -234,6 +234,7 @@ class HomeData:
     buffers: str = ""
     calendars: tuple[HomeCalendar, ...] = ()
     upcoming: tuple[HomeSession, ...] = ()
+    week_png: str | None = None  # the coach's week (free/busy only) as a PNG; needs PUBLIC_URL
 
 
 def _ago(seconds: float) -> str:
@@ -269,6 +270,8 @@ def home_view(data: HomeData, *, now: datetime) -> dict[str, Any]:
         blocks.append(_section("\n".join(data.hours) if data.hours else "No hours set yet: try `/hours`."))
         if data.buffers:
             blocks.append(_context([data.buffers]))
+        if data.week_png:
+            blocks.append({"type": "image", "image_url": data.week_png, "alt_text": "Your week: free and busy times"})
         blocks.append({"type": "header", "text": _plain("Connected calendars")})
         if data.calendars:
             lines = [f"• *{c.name}* ({c.provider}): {sync_status(c, now=now)}" for c in data.calendars]

@@ -71,8 +71,8 @@ async def _guest_name(app: App, booking: Booking) -> str:
 
 async def find_coach(app: App, handle: str) -> Coach | None:
     person = await asyncio.to_thread(app.storage.people.by_handle, handle)
-    if person is None or not person.is_coach:
-        return None
+    if person is None:
+        return None  # coach settings make a coach (the is_coach flag may lag behind them)
     settings = await asyncio.to_thread(app.storage.coach_settings.get_settings, person.id)
     return Coach(person, settings) if settings is not None else None
 
