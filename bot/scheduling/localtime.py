@@ -236,9 +236,8 @@ def expand_hours_on(hours: WeeklyHours, days: LocalDays, bounds: Span) -> tuple[
     return _clip(out, bounds), crosses
 
 
-def expand_hours(hours: WeeklyHours, zone: ZoneInfo, bounds: Span, clock: DayClock | None = None) -> list[Span]:
-    """Working time inside ``bounds`` as merged UTC spans.  (``clock`` is accepted for compatibility; the
-    midnights come from ``local_days``.)"""
+def expand_hours(hours: WeeklyHours, zone: ZoneInfo, bounds: Span) -> list[Span]:
+    """Working time inside ``bounds`` as merged UTC spans (midnights from ``local_days``)."""
     return expand_hours_on(hours, local_days(zone, bounds), bounds)[0]
 
 

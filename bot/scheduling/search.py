@@ -62,7 +62,6 @@ class _Plan:
 
     participant: Participant
     zone: ZoneInfo
-    clock: DayClock
     days: LocalDays  # the local dates of the window, with their midnights
     crosses: bool  # whether a span of working hours may run across a local midnight
     hours: list[Span]  # working hours in the window, before policy
@@ -121,7 +120,7 @@ def _plan(p: Participant, request: SlotRequest, bounds: Span, duration: int) -> 
 
     free = subtract_spans(allowed, blocked)
     feasible = [(a, b - duration + 1) for a, b in free if b - a >= duration]
-    return _Plan(p, zone, clock, days, crosses, hours, allowed, busy, blocked, free, feasible, full_days)
+    return _Plan(p, zone, days, crosses, hours, allowed, busy, blocked, free, feasible, full_days)
 
 
 def _full_days(p: Participant, zone: ZoneInfo, booking_starts: list[int], bounds: Span) -> dict[date, str]:

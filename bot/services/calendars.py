@@ -335,22 +335,12 @@ class CalendarService:
         accounts = await asyncio.to_thread(self.storage.calendars.all_accounts)
         return [await self.sync(a.id) for a in accounts if a.status == "ok"]
 
-    async def run_sync_loop(self) -> None:
-        """Sync every account forever, ``sync_interval`` apart (polling; push notifications come on top)."""
-        while True:
-            try:
-                await self.sync_all()
-            except Exception:
-                log.exception("calendar sync round failed")
-            await asyncio.sleep(self.sync_interval)
+    def background(self, server: object) -> AsyncIterator[None]:
+        """aiohttp ``cleanup_ctx``: every account is synced, ``sync_interval`` apart, while the server runs
+        (polling; push notifications come on top)."""
+        from bot.services.periodic import periodic
 
-    async def background(self, _server: object) -> AsyncIterator[None]:
-        """aiohttp ``cleanup_ctx``: the sync loop runs while the server does."""
-        task = asyncio.create_task(self.run_sync_loop())
-        yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        return periodic(self.sync_all, interval=self.sync_interval, what="calendar sync round")(server)
 
     async def sync(self, account_id: str) -> SyncReport:
         """Pull changes of every calendar of the account, refresh the busy cache, notice deleted bookings."""

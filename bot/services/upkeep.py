@@ -1,17 +1,13 @@
 """Keeping push notifications alive: Google watch channels and Microsoft Graph subscriptions expire, so they are
-replaced before they do.  Polling (``CalendarService.run_sync_loop``) keeps working when push is unavailable."""
+replaced before they do.  Polling (``CalendarService.background``) keeps working when push is unavailable."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
-__all__ = ["push_upkeep", "upkeep_context"]
+from bot.services.periodic import periodic
 
-log = logging.getLogger(__name__)
+__all__ = ["push_upkeep", "upkeep_context"]
 
 UPKEEP_INTERVAL = 1800.0  # seconds; channels and subscriptions are renewed hours before they expire
 
@@ -33,20 +29,4 @@ async def push_upkeep(app: Any) -> dict[str, int]:
 
 def upkeep_context(app: Any, *, interval: float = UPKEEP_INTERVAL) -> Any:
     """An aiohttp ``cleanup_ctx`` running ``push_upkeep`` every ``interval`` seconds while the server runs."""
-
-    async def loop() -> None:
-        while True:
-            try:
-                await push_upkeep(app)
-            except Exception:
-                log.exception("push notification upkeep failed; polling continues")
-            await asyncio.sleep(interval)
-
-    async def context(_server: object) -> AsyncIterator[None]:
-        task = asyncio.create_task(loop())
-        yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-    return context
+    return periodic(lambda: push_upkeep(app), interval=interval, what="push notification upkeep")

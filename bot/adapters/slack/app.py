@@ -578,27 +578,24 @@ class SlackSurface:
             else:
                 log.info("person %s has no Slack identity; the DM is not sent on Slack", reply.to)
             return
-        user_id = same_team[0].external_id
-        opened = await client.conversations_open(users=user_id)
-        channel = (opened.get("channel") or {}).get("id") or user_id
-        key = await self._keep_form(reply.form) if reply.form is not None else None
-        await client.chat_postMessage(
-            channel=channel, text=reply.text[:3000], blocks=bk.message_blocks(reply, form_key=key)
-        )
+        await self._post_dm(client, same_team[0].external_id, [reply])
 
     async def notify_identity(self, identity: Identity, replies: Sequence[Reply]) -> bool:
         """A DM that answers nothing the person just did (``Notifier``): to their Slack user, in their team."""
         client = await self._client_for_team(identity.tenant)
         if client is None:
             return False
-        opened = await client.conversations_open(users=identity.external_id)
-        channel = (opened.get("channel") or {}).get("id") or identity.external_id
+        await self._post_dm(client, identity.external_id, replies)
+        return True
+
+    async def _post_dm(self, client: AsyncWebClient, user_id: str, replies: Sequence[Reply]) -> None:
+        opened = await client.conversations_open(users=user_id)
+        channel = (opened.get("channel") or {}).get("id") or user_id
         for reply in replies:
             key = await self._keep_form(reply.form) if reply.form is not None else None
             await client.chat_postMessage(
                 channel=channel, text=reply.text[:3000], blocks=bk.message_blocks(reply, form_key=key)
             )
-        return True
 
     async def _client_for_team(self, team_id: str) -> AsyncWebClient | None:
         if self.bolt.oauth_flow is None:
