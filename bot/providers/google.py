@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import email.utils
 import hashlib
 import hmac
 import json
@@ -37,6 +36,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.providers.httpcall import retry_after_seconds
 from bot.scheduling.intervals import Interval
 from bot.scheduling.model import BusyEvent
 from bot.scheduling.ports import (
@@ -261,21 +261,6 @@ def _error_reason(exc: Any) -> str:
         return ""
 
 
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
 # ---------------------------------------------------------------------------------------------- time helpers
 
 
@@ -400,7 +385,7 @@ class GoogleProvider:
                     raise NeedsReconnect(f"Google refused the saved sign-in for {self.label} (401)") from None
                 delay: float | None = None
                 if status == 429 or (status == 403 and reason in _RATE_REASONS):
-                    delay = _retry_after(exc.resp.get("retry-after"))
+                    delay = retry_after_seconds(exc.resp.get("retry-after"))
                     if delay is not None and delay > self.retry.max_retry_after:
                         raise GoogleApiError(
                             f"Google is rate-limiting {self.label} for {delay:.0f} s", status=status, reason=reason

@@ -23,7 +23,7 @@ from multidict import CIMultiDictProxy
 
 from bot.scheduling.ports import NeedsReconnect, ProviderError
 
-__all__ = ["HttpPolicy", "HttpResult", "request"]
+__all__ = ["HttpPolicy", "HttpResult", "request", "retry_after_seconds"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,21 +61,26 @@ async def _read_capped(response: aiohttp.ClientResponse, max_bytes: int) -> byte
     return b"".join(chunks)
 
 
-def _retry_after(value: str | None, cap: float) -> float | None:
+def retry_after_seconds(value: str | None) -> float | None:
+    """A ``Retry-After`` header (RFC 9110: whole seconds or an HTTP date) as seconds from now, never negative;
+    None when absent or unreadable (the caller then backs off on its own)."""
     if not value:
         return None
     value = value.strip()
+    if value.isdigit():
+        return float(value)
     try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - datetime.now(UTC)).total_seconds()
-    return max(0.0, min(seconds, cap))
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _retry_after(value: str | None, cap: float) -> float | None:
+    seconds = retry_after_seconds(value)
+    return None if seconds is None else min(seconds, cap)
 
 
 def _size(n: int) -> str:

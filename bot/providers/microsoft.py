@@ -32,7 +32,6 @@ Failures
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
 import logging
 import secrets
@@ -45,6 +44,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import aiohttp
 
+from bot.providers.httpcall import retry_after_seconds
 from bot.scheduling.intervals import Interval
 from bot.scheduling.model import BusyEvent, EventStatus, Transparency
 from bot.scheduling.ports import (
@@ -229,22 +229,6 @@ def _remote_event(item: Mapping[str, Any], *, source: str | None, all_day_zone: 
     return RemoteEvent(
         external_id=event_id, busy=busy, etag=etag if isinstance(etag, str) else None, booking_id=booking_id
     )
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 @dataclass(frozen=True, slots=True)
@@ -798,7 +782,7 @@ class GraphProvider:
                     continue
                 raise NeedsReconnect(f"Microsoft refused the account's credentials; could not {what}")
             if status in _RETRY_AFTER_STATUSES or status >= 500:
-                wait = _retry_after(answer_headers.get("Retry-After"))
+                wait = retry_after_seconds(answer_headers.get("Retry-After"))
                 if wait is None:
                     wait = self._backoff * 2**attempt
                 if attempt >= self._max_retries or wait > self._max_retry_after:

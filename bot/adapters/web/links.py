@@ -89,34 +89,49 @@ def base_url(settings: Settings) -> str:
 # --- coach settings ---------------------------------------------------------------------------------------
 
 
-def settings_token(person_id: str, *, settings: Settings, now: datetime, ttl: timedelta = SETTINGS_LINK_TTL) -> str:
+def _person_token(salt: str, person_id: str, *, settings: Settings, now: datetime, ttl: timedelta) -> str:
     expires = int((now + ttl).timestamp())
-    return _serializer(settings, _SALT_SETTINGS).dumps({"p": person_id, "x": expires})
+    return _serializer(settings, salt).dumps({"p": person_id, "x": expires})
+
+
+def _read_person_token(salt: str, token: str, *, settings: Settings, now: datetime, expired: str) -> str:
+    """The person id an expiring link was made for; ``BadLink`` (with ``expired`` when late) otherwise."""
+    data = _loads(settings, salt, token)
+    if not isinstance(data, dict) or not isinstance(data.get("p"), str) or not isinstance(data.get("x"), int):
+        raise BadLink("This link is not valid.")
+    if now.timestamp() >= data["x"]:
+        raise BadLink(expired)
+    return str(data["p"])
+
+
+def settings_token(person_id: str, *, settings: Settings, now: datetime, ttl: timedelta = SETTINGS_LINK_TTL) -> str:
+    return _person_token(_SALT_SETTINGS, person_id, settings=settings, now=now, ttl=ttl)
 
 
 def read_settings_token(token: str, *, settings: Settings, now: datetime) -> str:
     """The person id a settings token was made for; ``BadLink`` when forged or expired."""
-    data = _loads(settings, _SALT_SETTINGS, token)
-    if not isinstance(data, dict) or not isinstance(data.get("p"), str) or not isinstance(data.get("x"), int):
-        raise BadLink("This link is not valid.")
-    if now.timestamp() >= data["x"]:
-        raise BadLink("This settings link has expired. Ask the bot for a new one (say 'settings').")
-    return str(data["p"])
+    return _read_person_token(
+        _SALT_SETTINGS,
+        token,
+        settings=settings,
+        now=now,
+        expired="This settings link has expired. Ask the bot for a new one (say 'settings').",
+    )
 
 
 def signin_token(person_id: str, *, settings: Settings, now: datetime, ttl: timedelta = SIGNIN_LINK_TTL) -> str:
-    expires = int((now + ttl).timestamp())
-    return _serializer(settings, _SALT_SIGNIN).dumps({"p": person_id, "x": expires})
+    return _person_token(_SALT_SIGNIN, person_id, settings=settings, now=now, ttl=ttl)
 
 
 def read_signin_token(token: str, *, settings: Settings, now: datetime) -> str:
     """The person a chat sign-in link was made for; ``BadLink`` when forged or expired."""
-    data = _loads(settings, _SALT_SIGNIN, token)
-    if not isinstance(data, dict) or not isinstance(data.get("p"), str) or not isinstance(data.get("x"), int):
-        raise BadLink("This link is not valid.")
-    if now.timestamp() >= data["x"]:
-        raise BadLink("This sign-in link has expired. Ask the bot for a new one.")
-    return str(data["p"])
+    return _read_person_token(
+        _SALT_SIGNIN,
+        token,
+        settings=settings,
+        now=now,
+        expired="This sign-in link has expired. Ask the bot for a new one.",
+    )
 
 
 def signin_link(
