@@ -6,6 +6,8 @@ Tests pass ``overrides`` (a clock, a busy source, an engine) instead of patching
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +22,8 @@ if TYPE_CHECKING:
     from bot.handlers.conversation import Conversation
 
 __all__ = ["App", "build_app", "load_or_create_secret_keys"]
+
+log = logging.getLogger(__name__)
 
 
 def _utc_now() -> datetime:
@@ -58,7 +62,7 @@ class App:
     def oauth_callbacks(self) -> Any:
         """What GET /oauth/<provider>/callback calls: the configured sign-in flows (None when there are none)."""
         flows = {name: flow for name, flow in (("google", self.google), ("microsoft", self.microsoft)) if flow}
-        return _OAuthCallbacks(flows) if flows else None
+        return _OAuthCallbacks(flows, calendars=self.calendars, notifier=self.notifier) if flows else None
 
     async def health(self) -> tuple[bool, str]:
         try:
@@ -242,15 +246,39 @@ def _build_microsoft(settings: Settings, storage: Any, clock: Callable[[], datet
 
 @dataclass(frozen=True)
 class _OAuthCallbacks:
+    """Finishes a Google or Microsoft sign-in, then sends the person the calendar pick form in chat (Slack when
+    they have it, else the web chat inbox), as CalDAV does right after its connect form."""
+
     flows: Mapping[str, Any]
+    calendars: Any = None
+    notifier: Any = None
 
     async def oauth_callback(self, provider: str, params: Mapping[str, str]) -> Any:
+        from bot.adapters.web.oauth import OAuthOutcome
+
         flow = self.flows.get(provider)
         if flow is None:
-            from bot.adapters.web.oauth import OAuthOutcome
-
             return OAuthOutcome(False, f"{provider} calendars are not configured on this server.")
-        return await flow.oauth_callback(provider, params)
+        outcome = await flow.oauth_callback(provider, params)
+        if not (outcome.ok and outcome.account is not None and outcome.person_id and self.notifier is not None):
+            return outcome
+        from bot.services.calendar_pick import CalendarPicker
+
+        try:
+            reply = await CalendarPicker(self.calendars).offer(outcome.person_id, outcome.account, outcome.calendars)
+            where = await self.notifier.notify(outcome.person_id, [reply])
+        except Exception:  # connected all the same: their own calendars count as busy meanwhile
+            log.exception("could not send the calendar pick form after a %s sign-in", provider)
+            return outcome
+        place = {"slack": "Slack", "web": "the web chat"}.get(where)
+        if place is None:
+            return outcome
+        return dataclasses.replace(
+            outcome,
+            message=f"Connected {outcome.account.display_name}. I have sent you a message in {place}: pick there "
+            "which calendars count as busy and which one gets your bookings. Until then your own calendars "
+            "count as busy.",
+        )
 
 
 def _build_google(settings: Settings, storage: Any, clock: Callable[[], datetime], calendars: Any,

@@ -145,6 +145,11 @@ class GoogleOAuth:
         """Exchange the code and store the account; returns the ``CalendarAccount``.  Raises
         ``GoogleOAuthError`` with a message for the person when the link is unknown, used or expired, or when
         Google refuses the code."""
+        account, _ = await self.finish_listing(state, code)
+        return account
+
+    async def finish_listing(self, state: str, code: str) -> tuple[Any, list[RemoteCalendar]]:
+        """``finish``, also returning the calendars Google listed (for the pick form)."""
         if not state or not code:
             raise GoogleOAuthError("The sign-in answer from Google is incomplete; please start again.")
         key = STATE_PREFIX + state
@@ -177,7 +182,7 @@ class GoogleOAuth:
             expiry=datetime.fromtimestamp(float(expires_at), UTC).replace(tzinfo=None) if expires_at else None,
         )
         data = credentials_to_data(creds, scopes=granted)
-        return await self._store(person_id, data)
+        return await self._store_listing(person_id, data)
 
     @staticmethod
     def _exchange(flow: Any, code: str) -> dict[str, Any]:
@@ -205,13 +210,16 @@ class GoogleOAuth:
                 await asyncio.to_thread(self._storage.conversations.delete_state, STATE_PREFIX + state)
             return OAuthOutcome(False, "Google Calendar was not connected: access was not granted on Google's page.")
         try:
-            account = await self.finish(state, params.get("code", ""))
+            account, calendars = await self.finish_listing(state, params.get("code", ""))
         except GoogleOAuthError as exc:
             return OAuthOutcome(False, str(exc))
         return OAuthOutcome(
             True,
             f"Connected Google Calendar {account.display_name}. Back in the chat, pick which calendars count as "
             "busy and which one gets your bookings.",
+            person_id=account.person_id,
+            account=account,
+            calendars=tuple(calendars),
         )
 
     # -- domain-wide delegation
@@ -239,6 +247,12 @@ class GoogleOAuth:
         return provider
 
     async def _store(self, person_id: str, data: dict[str, Any], *, display_name: str | None = None) -> Any:
+        account, _ = await self._store_listing(person_id, data, display_name=display_name)
+        return account
+
+    async def _store_listing(
+        self, person_id: str, data: dict[str, Any], *, display_name: str | None = None
+    ) -> tuple[Any, list[RemoteCalendar]]:
         try:
             calendars = await self._provider(data).list_calendars()
         except NeedsReconnect:
@@ -258,7 +272,7 @@ class GoogleOAuth:
                 await self.push.watch_account(account.id)
             except ProviderError as exc:  # connected all the same: polling covers it
                 log.info("google: no notification channel for %s: %s", account.id, exc)
-        return account
+        return account, list(calendars)
 
     def _save(self, person_id: str, name: str, data: dict[str, Any], calendars: list[RemoteCalendar]) -> Any:
         repo = self._storage.calendars
@@ -278,8 +292,11 @@ class GoogleOAuth:
             except Exception:
                 repo.delete_account(account.id)  # nothing half-written
                 raise
+        known = {c.external_id for c in repo.calendars_for_account(account.id)}
         for cal in calendars:
-            repo.upsert_calendar(account.id, cal.external_id, cal.name)
+            repo.upsert_calendar(
+                account.id, cal.external_id, cal.name, pull=None if cal.external_id in known else cal.busy_by_default
+            )
         return account
 
 

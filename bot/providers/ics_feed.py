@@ -164,7 +164,7 @@ class IcsFeedProvider:
 
     async def list_calendars(self) -> list[RemoteCalendar]:
         await self._fetch()  # proves the address works (the connect form validates with this)
-        return [RemoteCalendar(FEED_CALENDAR_ID, self._name, read_only=True, primary=False)]
+        return [RemoteCalendar(FEED_CALENDAR_ID, self._name, read_only=True, primary=True)]
 
     async def busy(self, calendar_ids: Sequence[str], window: Interval) -> Mapping[str, list[BusyEvent]]:
         if not calendar_ids:
@@ -190,7 +190,7 @@ class IcsFeedProvider:
         """Fetch and parse once: what the connect form calls to validate the address."""
         now = datetime.now(UTC)
         await self._read(Interval(now, now + timedelta(days=1)))
-        return [RemoteCalendar(FEED_CALENDAR_ID, self._name, read_only=True, primary=False)]
+        return [RemoteCalendar(FEED_CALENDAR_ID, self._name, read_only=True, primary=True)]
 
     @property
     def host(self) -> str:

@@ -54,7 +54,7 @@ from bot.providers.microsoft import (
     check_notifications,
     subscription_due,
 )
-from bot.scheduling.ports import NeedsReconnect, ProviderError
+from bot.scheduling.ports import NeedsReconnect, ProviderError, RemoteCalendar
 
 __all__ = [
     "APP_SCOPES",
@@ -328,6 +328,11 @@ class MicrosoftAuth:
     async def finish(self, state: str, params: Mapping[str, str]) -> Any:
         """Complete the sign-in from the callback's query parameters; returns the ``CalendarAccount``.
         Raises ``MicrosoftAuthError`` with a message for the person when it cannot."""
+        account, _ = await self.finish_listing(state, params)
+        return account
+
+    async def finish_listing(self, state: str, params: Mapping[str, str]) -> tuple[Any, list[RemoteCalendar]]:
+        """``finish``, also returning the calendars Graph listed (for the pick form)."""
         key = FLOW_PREFIX + (state or "")
         saved = await asyncio.to_thread(self.storage.conversations.load_state, key, now=self.clock())
         if not state or saved is None:
@@ -356,8 +361,7 @@ class MicrosoftAuth:
             "username": username,
         }
         account = await asyncio.to_thread(self._save_account, person_id, username, record)
-        await self.refresh_calendars(account, record)
-        return account
+        return account, await self.refresh_calendars(account, record)
 
     def _redeem(
         self, flow: dict[str, Any], params: dict[str, str], cache: msal.SerializableTokenCache
@@ -397,18 +401,21 @@ class MicrosoftAuth:
             raise
         return account
 
-    async def refresh_calendars(self, account: Any, credentials: Mapping[str, Any]) -> list[Any]:
-        """List the account's calendars and upsert them; a failure is recorded on the account and re-raised."""
+    async def refresh_calendars(self, account: Any, credentials: Mapping[str, Any]) -> list[RemoteCalendar]:
+        """List the account's calendars and upsert them (a new one counts as busy when it is the person's own,
+        until they pick); returns what Graph listed.  A failure is recorded on the account and re-raised."""
         provider = self.provider(account, credentials)
         try:
             remote = await provider.list_calendars()
         except ProviderError as exc:
             await asyncio.to_thread(self.storage.calendars.record_error, account.id, error=str(exc))
             raise
-        return [
-            await asyncio.to_thread(self.storage.calendars.upsert_calendar, account.id, c.external_id, c.name)
-            for c in remote
-        ]
+        repo = self.storage.calendars
+        known = {c.external_id for c in await asyncio.to_thread(repo.calendars_for_account, account.id)}
+        for c in remote:
+            pull = None if c.external_id in known else c.busy_by_default
+            await asyncio.to_thread(repo.upsert_calendar, account.id, c.external_id, c.name, pull=pull)
+        return list(remote)
 
     async def oauth_callback(self, provider: str, params: Mapping[str, str]) -> Any:
         """``App.oauth_callbacks`` for ``GET /oauth/microsoft/callback``: finish and say what happened."""
@@ -417,7 +424,7 @@ class MicrosoftAuth:
         if provider != "microsoft":
             return OAuthOutcome(False, f"This server cannot finish a {provider} sign-in here.")
         try:
-            account = await self.finish(str(params.get("state", "")), params)
+            account, calendars = await self.finish_listing(str(params.get("state", "")), params)
         except MicrosoftAuthError as exc:
             return OAuthOutcome(False, str(exc))
         except ProviderError as exc:
@@ -427,7 +434,9 @@ class MicrosoftAuth:
             True,
             f"Connected {count} calendar{'s' if count != 1 else ''} of {account.display_name}. "
             "Back in chat, pick which ones count as busy and which one gets your bookings.",
-            link="/settings",
+            person_id=account.person_id,
+            account=account,
+            calendars=tuple(calendars),
         )
 
     # ----------------------------------------------------------------------------- organisation-wide

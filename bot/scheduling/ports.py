@@ -188,6 +188,12 @@ class RemoteCalendar:
     primary: bool = False
     timezone: str | None = None
 
+    @property
+    def busy_by_default(self) -> bool:
+        """Counted as busy until the person picks: their own calendars (primary or writable), not the
+        subscriptions and shared calendars they can only read (holidays, a colleague's calendar)."""
+        return self.primary or not self.read_only
+
 
 @dataclass(frozen=True, slots=True)
 class RemoteEvent:

@@ -559,7 +559,8 @@ class CalendarService:
         """Store a newly connected (or reconnected) account: encrypted credentials and its calendars.
 
         A reconnect (same person, provider and display name) reuses the account: its status goes back to ok.
-        New calendars are not pulled until the person picks them (``choose_calendars``)."""
+        Until the person picks (``choose_calendars``), a new calendar counts as busy when it is their own
+        (``RemoteCalendar.busy_by_default``): ignoring the pick form must never make real meetings look free."""
 
         def store() -> tuple[Any, list[Any]]:
             repo = self.storage.calendars
@@ -577,7 +578,7 @@ class CalendarService:
             known = {c.external_id for c in repo.calendars_for_account(account.id)}
             for remote in calendars:
                 repo.upsert_calendar(account.id, remote.external_id, remote.name,
-                                     pull=None if remote.external_id in known else False)
+                                     pull=None if remote.external_id in known else remote.busy_by_default)
             if existing is not None:
                 repo.mark_synced(account.id, now=self.clock())
             return repo.get_account(account.id), repo.calendars_for_account(account.id)

@@ -8,23 +8,21 @@ as busy and which one receives bookings.  Passwords are never echoed back, logge
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.handlers.replies import Field, FieldOption, Form, Reply
+from bot.handlers.replies import Field, Form, Reply
 from bot.providers.caldav import ICLOUD_URL, CalDAVProvider
 from bot.providers.ics_feed import IcsFeedProvider, normalize_feed_url
 from bot.scheduling.ports import NeedsReconnect, ProviderError, RemoteCalendar
+from bot.services.calendar_pick import CalendarPicker
 from bot.services.calendars import CalendarService
 
 __all__ = ["ICLOUD_STEPS", "PROVIDERS", "ROUTE_KEYS", "CalDAVConnector", "ConnectorRouter", "caldav_router"]
 
 PREFIX = "connect:"
-PICK = "connect:caldav-pick:"
 PROVIDERS = ("icloud", "caldav", "ics")
-NO_PUSH = "none"
 
 ICLOUD_STEPS = (
     "To connect iCloud I need an app-specific password (your normal Apple ID password will not work, and I never "
@@ -35,9 +33,6 @@ ICLOUD_STEPS = (
     "You can revoke it there at any time; I will then ask you to reconnect.",
 )
 
-_LABELS = {"icloud": "iCloud", "caldav": "CalDAV", "ics": "calendar feed"}
-
-
 class CalDAVConnector:
     """``CalendarConnector`` for ``icloud``, ``caldav`` and ``ics`` (also accepted: ``feed``, ``webcal``)."""
 
@@ -46,6 +41,7 @@ class CalDAVConnector:
     def __init__(self, calendars: CalendarService, *, icloud_url: str = ICLOUD_URL) -> None:
         self._calendars = calendars
         self._icloud_url = icloud_url
+        self._picker = CalendarPicker(calendars)
 
     # --- start ----------------------------------------------------------------------------------------------
 
@@ -73,8 +69,8 @@ class CalDAVConnector:
     # --- submit ---------------------------------------------------------------------------------------------
 
     async def submit(self, person_id: str, form_id: str, values: dict[str, str]) -> list[Reply]:
-        if form_id.startswith(PICK):
-            return await self._picked(person_id, form_id.removeprefix(PICK), values)
+        if self._picker.owns(form_id):
+            return await self._picker.picked(person_id, form_id, values)
         kind = _kind(form_id.removeprefix(PREFIX))
         if kind is None:
             return [Reply("That form has expired; say \"connect my calendar\" to start again.")]
@@ -154,80 +150,10 @@ class CalDAVConnector:
         credentials: dict[str, str],
         found: Sequence[RemoteCalendar],
     ) -> list[Reply]:
-        account, stored = await self._calendars.connect_account(
+        account, _ = await self._calendars.connect_account(
             person_id, kind, display, credentials=credentials, calendars=found
         )
-        remote = {c.external_id: c for c in found}
-        current_push = await asyncio.to_thread(self._calendars.storage.calendars.push_calendar, person_id)
-        busy_options = tuple(FieldOption(c.id, c.name) for c in stored)
-        chosen = [c.id for c in stored if c.pull] or [c.id for c in stored]
-        writable = [c for c in stored if not (remote.get(c.external_id) or RemoteCalendar("", "")).read_only]
-        if kind == "ics":
-            writable = []
-        push_options = (
-            *(FieldOption(c.id, c.name) for c in writable),
-            FieldOption(NO_PUSH, "None: do not add bookings to this account"),
-        )
-        default_push = NO_PUSH
-        if current_push is not None and any(c.id == current_push.id for c in writable):
-            default_push = current_push.id
-        elif current_push is None and writable:
-            primary = next((c for c in writable if remote.get(c.external_id, RemoteCalendar("", "")).primary), None)
-            default_push = (primary or writable[0]).id
-        fields = [
-            Field(
-                "busy",
-                "Which calendars count as busy?",
-                kind="multiselect",
-                value=",".join(chosen),
-                options=busy_options,
-                hint="Times in these calendars are never offered for sessions.",
-            )
-        ]
-        if writable:
-            fields.append(
-                Field(
-                    "push",
-                    "Which calendar receives new bookings?",
-                    kind="select",
-                    value=default_push,
-                    options=push_options,
-                    hint="You can have one for all your accounts; picking one here replaces the previous one.",
-                )
-            )
-        label = _LABELS[kind]
-        form = Form(id=f"{PICK}{account.id}", title=f"{label} calendars", fields=tuple(fields), submit_label="Save")
-        names = ", ".join(c.name for c in stored)
-        return [Reply(f"Connected {label} ({display}). I found: {names}.", form=form, private=True)]
-
-    async def _picked(self, person_id: str, account_id: str, values: dict[str, str]) -> list[Reply]:
-        repo = self._calendars.storage.calendars
-        account = await asyncio.to_thread(repo.get_account, account_id)
-        if account is None or account.person_id != person_id:
-            return [Reply("That form has expired; say \"connect my calendar\" to start again.")]
-        stored = await asyncio.to_thread(repo.calendars_for_account, account_id)
-        ids = {c.id for c in stored}
-        busy = [v for v in (values.get("busy") or "").split(",") if v.strip()]
-        unknown = [v for v in busy if v.strip() not in ids]
-        push = (values.get("push") or "").strip() or NO_PUSH
-        if unknown or (push != NO_PUSH and push not in ids):
-            return [Reply("Some of those calendars no longer exist; please connect again.")]
-        await self._calendars.choose_calendars(
-            person_id, account_id, pull=[b.strip() for b in busy], push=None if push == NO_PUSH else push
-        )
-        if push == NO_PUSH:
-            current = await asyncio.to_thread(repo.push_calendar, person_id)
-            if current is not None and current.account_id == account_id:
-                await asyncio.to_thread(repo.set_push_calendar, person_id, None)
-        report = await self._calendars.sync(account_id)
-        names = {c.id: c.name for c in stored}
-        busy_names = ", ".join(names[b.strip()] for b in busy) or "none"
-        lines = [f"Saved. Busy time comes from: {busy_names}."]
-        if push != NO_PUSH:
-            lines.append(f"New bookings go into {names[push]}.")
-        if not report.ok:
-            lines.append(f"(The first sync did not finish: {report.error}. I will keep trying.)")
-        return [Reply(" ".join(lines))]
+        return [await self._picker.offer(person_id, account, found)]
 
 
 class ConnectorRouter:
@@ -266,7 +192,7 @@ def caldav_router(calendars: CalendarService, *, icloud_url: str = ICLOUD_URL) -
     return router
 
 
-ROUTE_KEYS = ("icloud", "caldav", "ics", "feed", "webcal", "caldav-pick")
+ROUTE_KEYS = ("icloud", "caldav", "ics", "feed", "webcal", "pick", "caldav-pick")
 
 
 def _kind(provider: str) -> str | None:

@@ -7,13 +7,14 @@ what it says.  Without it, the page says plainly that calendar connection is not
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from aiohttp import web
 
 from bot.adapters.web.pages import get_app, page
+from bot.scheduling.ports import RemoteCalendar
 
 __all__ = ["OAuthCallbackHandler", "OAuthOutcome", "register"]
 
@@ -28,6 +29,11 @@ class OAuthOutcome:
     ok: bool
     message: str  # what the person reads, e.g. "Connected 3 calendars of dana@example.com."
     link: str | None = None  # where to go next (the settings page), optional
+    # On success, who connected which account and what the provider listed: the composition root sends that
+    # person the calendar pick form in chat.
+    person_id: str | None = None
+    account: Any = None
+    calendars: Sequence[RemoteCalendar] = ()
 
 
 class OAuthCallbackHandler(Protocol):

@@ -102,3 +102,54 @@ async def test_chat_connector_sends_the_link(auth: MicrosoftAuth, fake: FakeGrap
     params = await fake.consent(url)
     account = await auth.finish(params["state"], params)
     assert account.person_id == COACH_ID
+
+
+async def test_after_microsoft_sign_in_the_pick_form_is_sent_to_the_person(
+    auth: MicrosoftAuth, fake: FakeGraph, storage: Any, service: CalendarService
+) -> None:
+    """The composition root's callback handler sends the provider-neutral pick form through the Notifier (here its
+    web-inbox fallback); answering it chooses busy calendars and the booking calendar."""
+    from bot.adapters.web.oauth import OAuthOutcome
+    from bot.app import _OAuthCallbacks
+    from bot.handlers.replies import Reply
+    from bot.services.calendar_pick import CalendarPicker
+    from bot.services.notify import Notifier
+    from tests.fakes.graph_api import FakeCalendar
+
+    box = fake.mailboxes[COACH]
+    box.calendars["AAMk-holidays"] = FakeCalendar(id="AAMk-holidays", name="United States holidays", can_edit=False)
+    inbox: list[tuple[str, list[Reply]]] = []
+
+    async def to_inbox(person_id: str, replies: Any) -> None:
+        inbox.append((person_id, list(replies)))
+
+    callbacks = _OAuthCallbacks({"microsoft": auth}, calendars=service, notifier=Notifier(storage, fallback=to_inbox))
+    params = await fake.consent(await auth.astart_url(COACH_ID))
+    outcome: OAuthOutcome = await callbacks.oauth_callback("microsoft", params)
+
+    assert outcome.ok and "sent you a message in the web chat" in outcome.message, outcome.message
+    [(person, [reply])] = inbox
+    (account,) = storage.calendars.accounts_for_person(COACH_ID)
+    assert person == COACH_ID and reply.form is not None and reply.form.id == f"connect:pick:{account.id}"
+    by_name = {c.name: c for c in storage.calendars.calendars_for_account(account.id)}
+    busy, push = reply.form.fields
+    # until answered: the coach's own calendars count as busy, the read-only holidays do not
+    assert {c.name for c in storage.calendars.calendars_for_person(COACH_ID, pull_only=True)} == set(by_name) - {
+        "United States holidays"
+    }
+    assert [o.label for o in busy.options] == [c.name for c in storage.calendars.calendars_for_account(account.id)]
+    assert "United States holidays" not in {o.label for o in push.options}  # cannot write there
+    default = next(c for c in box.calendars.values() if c.default)
+    assert push.value == by_name[default.name].id  # the default calendar gets bookings unless changed
+
+    [done] = await CalendarPicker(service).picked(
+        COACH_ID, reply.form.id, {"busy": by_name["United States holidays"].id, "push": "none"}
+    )
+    assert "Busy time comes from: United States holidays." in done.text
+    assert [c.name for c in storage.calendars.calendars_for_person(COACH_ID, pull_only=True)] == [
+        "United States holidays"
+    ]
+    assert storage.calendars.push_calendar(COACH_ID) is None
+    # a stranger cannot answer Dana's form
+    [stranger] = await CalendarPicker(service).picked("eve", reply.form.id, {"busy": "", "push": "none"})
+    assert "expired" in stranger.text
