@@ -201,8 +201,12 @@ def _wire_deleted_booking_events(calendars: Any, bookings: BookingService, stora
             booking = await bookings.cancel(booking_id, by=booking.coach_id)
         except BookingError:
             return  # already cancelled or moved: nothing to tell
-        when = booking.interval.start.strftime("%a %d %b %H:%M UTC")
+        from bot.handlers.format import range_label
+
         for person_id in dict.fromkeys((booking.coach_id, *booking.participant_ids)):
+            person = await asyncio.to_thread(storage.people.get, person_id)
+            zone = getattr(person, "timezone", None) or "UTC"
+            when = range_label(booking.interval.start, booking.interval.end, zone)  # in each reader's own zone
             text = (
                 f"The session on {when} was cancelled: its event was deleted from the coach's calendar."
                 if person_id != booking.coach_id

@@ -9,6 +9,7 @@ from pathlib import Path
 from bot.app import build_app
 from bot.config import Settings
 from bot.demo.seed import DEMO_COACH_ID, demo_calendar_path
+from bot.handlers.format import range_label
 from bot.providers.httpcall import HttpPolicy
 from bot.providers.local import IcsFileBusySource
 from bot.scheduling.intervals import Interval
@@ -50,7 +51,7 @@ async def test_demo_calendar_and_deleted_booking_event(tmp_path: Path, radicale:
         storage.credentials.put(account.id, {"url": radicale.url, "username": USER, "password": PASSWORD})
         calendar = storage.calendars.upsert_calendar(account.id, url, "Work", pull=True)
         storage.calendars.set_push_calendar(DEMO_COACH_ID, calendar.id)
-        storage.people.add(Person(id="ann", display_name="Ann", timezone="UTC"))
+        storage.people.add(Person(id="ann", display_name="Ann", timezone="America/New_York"))
 
         proposal = await app.bookings.propose(
             ProposalRequest(coach_id=DEMO_COACH_ID, participant_ids=("ann",), duration=timedelta(minutes=30))
@@ -70,7 +71,13 @@ async def test_demo_calendar_and_deleted_booking_event(tmp_path: Path, radicale:
         assert report.deleted_bookings == (booked.booking.id,)
         assert storage.bookings.get(booked.booking.id).status == BookingStatus.CANCELLED
         assert {p for p, _ in told} == {DEMO_COACH_ID, "ann"}
-        assert any("cancelled" in text for p, text in told if p == "ann")
+        # each side reads the time in their own zone
+        start, end = booked.booking.interval.start, booked.booking.interval.end
+        [to_ann] = [text for p, text in told if p == "ann"]
+        [to_dana] = [text for p, text in told if p == DEMO_COACH_ID]
+        assert f"The session on {range_label(start, end, 'America/New_York')} was cancelled" in to_ann
+        assert f"You deleted the session on {range_label(start, end, 'Europe/Berlin')}" in to_dana
+        assert "UTC" not in to_ann + to_dana
 
         # cancelling through the service removes the event; moving a booking moves its event
         second = await app.bookings.book(coach_id=DEMO_COACH_ID, participant_ids=("ann",),
