@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, cast
@@ -945,6 +945,14 @@ class SqlCalendarRepository:
                 conn.execute(update(CAL).where(CAL.c.id == calendar_id).values(**changes))
             result = conn.execute(select(CAL).where(CAL.c.id == calendar_id)).one()
             return _calendar(result)
+
+    def store_listed(self, account_id: str, listed: Iterable[tuple[str, str, bool]]) -> list[Calendar]:
+        """What the provider listed, as (external id, name, busy by default): new calendars are added (pulled
+        when busy by default), known ones renamed and keep the person's choice.  Returns the account's calendars."""
+        known = {c.external_id for c in self.calendars_for_account(account_id)}
+        for external_id, name, busy in listed:
+            self.upsert_calendar(account_id, external_id, name, pull=None if external_id in known else busy)
+        return self.calendars_for_account(account_id)
 
     def get_calendar(self, calendar_id: str) -> Calendar | None:
         with read_tx(self._engine) as conn:

@@ -27,7 +27,9 @@ PROVIDER_LABELS: dict[str, str] = {
 
 class CalendarConnector(Protocol):
     async def start(self, person_id: str, provider: str) -> list[Reply]:
-        """Begin connecting ``provider`` for the person: a link to follow, or a form to fill in."""
+        """Begin connecting ``provider`` for the person: a link to follow, or a form to fill in.  Two more values:
+        ``"calendars"`` lists what the person has connected, ``"pick:<account id>"`` asks again which of that
+        account's calendars count as busy and which one receives bookings."""
         ...
 
     async def submit(self, person_id: str, form_id: str, values: dict[str, str]) -> list[Reply]:

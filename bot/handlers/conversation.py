@@ -38,6 +38,11 @@ log = logging.getLogger(__name__)
 
 MAX_OFFER = 5
 _GREETINGS = frozenset({"", "hi", "hello", "hey", "start", "menu", "?", "help", "help me"})
+# "my calendars", "show my calendars", "which calendars do you check?", "/sched calendars"
+_CALENDARS = re.compile(
+    r"^(?:(?:show|list|see|check)\s+)?(?:me\s+)?(?:my\s+)?(?:connected\s+)?calendars?(?:\s+settings)?$"
+    r"|^which\s+calendars?\b", re.IGNORECASE
+)
 _DURATION_ANSWER = re.compile(r"^\s*(\d{1,3})\s*(?:m|min|mins|minutes?)?\s*$|^\s*(\d)\s*(?:h|hr|hrs|hours?)\s*$")
 
 HELP_TEXT = """Here's what I can do; just write it the way you'd say it:
@@ -48,7 +53,7 @@ HELP_TEXT = """Here's what I can do; just write it the way you'd say it:
 For coaches:
 • I'm a coach · my hours are Mon-Fri 9-17 · edit my hours
 • buffer 10 minutes before and after · minimum notice 4 hours · session lengths 30, 45, 60
-• I'm off next Friday · show my settings · connect my google calendar"""
+• I'm off next Friday · show my settings · connect my google calendar · my calendars"""
 
 
 class _Stop(Exception):
@@ -118,6 +123,8 @@ class Conversation:
             text = f"my hours are {text}"
         if command != "hours" and text.lower().rstrip("!.") in _GREETINGS:
             return self._help()
+        if command != "hours" and _CALENDARS.match(text.rstrip("?!. ")):
+            return await self._connect(asker, "calendars")
         parsed = parse_request(text, now=self.clock(), tz=asker.timezone)
         if command == "book" and parsed.intent in ("unknown", "availability"):
             parsed = replace(parsed, intent="book")
@@ -773,7 +780,8 @@ class Conversation:
         if not provider:
             choices = tuple(Choice(label, "connect.start", key) for key, label in PROVIDER_LABELS.items())
             return [Reply("Which calendar do you want to connect?", choices=choices, private=True)]
-        if provider not in PROVIDER_LABELS:
+        # "calendars" (what is connected) and "pick:<account id>" (choose its calendars again) are the connector's too
+        if provider not in PROVIDER_LABELS and provider != "calendars" and not provider.startswith("pick:"):
             return [Reply(f"I can't connect {provider}; pick one of: {', '.join(PROVIDER_LABELS.values())}.")]
         return await self.connector.start(asker.person_id, provider)
 

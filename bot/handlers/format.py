@@ -90,3 +90,26 @@ def window_label(start: datetime, end: datetime, tz: str) -> str:
             return f"on {day_label(a.date())}"
         return f"between {day_label(a.date())} and {day_label(last)}"
     return f"on {range_label(start, end, tz, zone=False)}"
+
+
+def ago_label(seconds: float) -> str:
+    """``just now`` / ``5 min ago`` / ``3 h ago`` / ``4 days ago``."""
+    minutes = int(seconds // 60)
+    if minutes < 1:
+        return "just now"
+    if minutes < 60:
+        return f"{minutes} min ago"
+    hours = minutes // 60
+    if hours < 48:
+        return f"{hours} h ago"
+    return f"{hours // 24} days ago"
+
+
+def sync_status_label(status: str, last_synced_at: datetime | None, last_error: str | None, *, now: datetime) -> str:
+    """A calendar account's state: ``synced 2 min ago`` / ``needs reconnecting`` / ``not synced yet``."""
+    if status == "needs_reconnect":
+        return "needs reconnecting"
+    if last_synced_at is None:
+        return "not synced yet" + (f" ({last_error})" if last_error else "")
+    synced = "synced " + ago_label(max(0.0, (now - last_synced_at).total_seconds()))
+    return synced + (f", last try failed: {last_error}" if last_error else "")

@@ -292,11 +292,7 @@ class GoogleOAuth:
             except Exception:
                 repo.delete_account(account.id)  # nothing half-written
                 raise
-        known = {c.external_id for c in repo.calendars_for_account(account.id)}
-        for cal in calendars:
-            repo.upsert_calendar(
-                account.id, cal.external_id, cal.name, pull=None if cal.external_id in known else cal.busy_by_default
-            )
+        repo.store_listed(account.id, [(c.external_id, c.name, c.busy_by_default) for c in calendars])
         return account
 
 

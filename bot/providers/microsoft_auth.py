@@ -410,11 +410,8 @@ class MicrosoftAuth:
         except ProviderError as exc:
             await asyncio.to_thread(self.storage.calendars.record_error, account.id, error=str(exc))
             raise
-        repo = self.storage.calendars
-        known = {c.external_id for c in await asyncio.to_thread(repo.calendars_for_account, account.id)}
-        for c in remote:
-            pull = None if c.external_id in known else c.busy_by_default
-            await asyncio.to_thread(repo.upsert_calendar, account.id, c.external_id, c.name, pull=pull)
+        listed = [(c.external_id, c.name, c.busy_by_default) for c in remote]
+        await asyncio.to_thread(self.storage.calendars.store_listed, account.id, listed)
         return list(remote)
 
     async def oauth_callback(self, provider: str, params: Mapping[str, str]) -> Any:

@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
-from bot.handlers.replies import Field, FieldOption, Form, Reply
-from bot.scheduling.ports import RemoteCalendar
+from bot.handlers.format import sync_status_label
+from bot.handlers.replies import Choice, Field, FieldOption, Form, Reply
+from bot.scheduling.ports import ProviderError, RemoteCalendar
 
-__all__ = ["FORM_PREFIXES", "LABELS", "NO_PUSH", "PICK", "CalendarPicker"]
+__all__ = ["FORM_PREFIXES", "LABELS", "NO_PUSH", "PICK", "PICK_START", "SUMMARY", "CalendarPicker"]
 
 PICK = "connect:pick:"
+PICK_START = "pick:"  # ``CalendarConnector.start(person, "pick:<account id>")``: the pick form again
+SUMMARY = "calendars"  # ``CalendarConnector.start(person, "calendars")``: what is connected
 FORM_PREFIXES = (PICK, "connect:caldav-pick:")  # the second: forms sent before the picker was shared
 NO_PUSH = "none"
 LABELS = {
@@ -39,6 +44,51 @@ class CalendarPicker:
     @staticmethod
     def owns(form_id: str) -> bool:
         return form_id.startswith(FORM_PREFIXES)
+
+    async def summary(self, person_id: str, *, now: datetime) -> list[Reply]:
+        """"my calendars": each account with its state, what counts as busy and where bookings go; a button per
+        account reopens its pick form."""
+        repo = self._calendars.storage.calendars
+
+        def read() -> tuple[list[Any], dict[str, list[Any]]]:
+            accounts = repo.accounts_for_person(person_id)
+            return accounts, {a.id: repo.calendars_for_account(a.id) for a in accounts}
+
+        accounts, calendars = await asyncio.to_thread(read)
+        connect = Choice("Connect a calendar", "connect.start", "")
+        if not accounts:
+            return [Reply("You have no calendars connected yet.", choices=(connect,), private=True)]
+        lines = ["Your calendars:"]
+        choices: list[Choice] = []
+        for account in accounts:
+            label = LABELS.get(account.provider, account.provider)
+            state = sync_status_label(account.status, account.last_synced_at, account.last_error, now=now)
+            busy = ", ".join(c.name for c in calendars[account.id] if c.pull) or "none"
+            line = f"• {label} ({account.display_name}): {state}. Busy from: {busy}."
+            push = next((c.name for c in calendars[account.id] if c.push), None)
+            if push is not None:
+                line += f" New bookings go into {push}."
+            if account.status == "needs_reconnect":
+                line += f' Say "connect {account.provider}" to reconnect.'
+            lines.append(line)
+            choices.append(Choice(f"Change {label} ({account.display_name})"[:75], "connect.start",
+                                  f"{PICK_START}{account.id}"))
+        return [Reply("\n".join(lines), choices=(*choices, connect), private=True)]
+
+    async def reopen(self, person_id: str, account_id: str) -> list[Reply]:
+        """The pick form again for one account, with the calendars listed afresh (new ones appear)."""
+        repo = self._calendars.storage.calendars
+        account = await asyncio.to_thread(repo.get_account, account_id)
+        if account is None or account.person_id != person_id:
+            return [Reply(_EXPIRED, private=True)]
+        label = LABELS.get(account.provider, account.provider)
+        note = ""
+        try:
+            found: Sequence[RemoteCalendar] = await self._calendars.refresh_calendars(account_id)
+        except ProviderError as exc:  # the calendars I already know can still be chosen
+            found, note = (), f" (I could not ask {label} for its calendars just now: {exc}.)"
+        reply = await self.offer(person_id, account, found)
+        return [replace(reply, text=f"{label} ({account.display_name}): choose its calendars.{note}")]
 
     async def offer(self, person_id: str, account: Any, found: Sequence[RemoteCalendar]) -> Reply:
         """"Connected X. I found: ..." with the form; ``found`` is what the provider listed (read-only, primary)."""

@@ -209,6 +209,19 @@ class CalendarService:
         self._providers[account.id] = provider
         return provider
 
+    async def refresh_calendars(self, account_id: str) -> list[RemoteCalendar]:
+        """List the account's calendars at the provider and store new or renamed ones (a new one counts as busy
+        when it is the person's own, ``RemoteCalendar.busy_by_default``); returns what the provider listed.
+        Raises ``ProviderError`` (``NeedsReconnect``) like any call to the provider."""
+        account = await asyncio.to_thread(self.storage.calendars.get_account, account_id)
+        if account is None:
+            raise ProviderError("no such calendar account")
+        provider = await self._provider(account)
+        remote = list(await provider.list_calendars())
+
+        await asyncio.to_thread(self.storage.calendars.store_listed, account_id, _listed(remote))
+        return remote
+
     async def forget(self, account_id: str) -> None:
         """Drop the built provider and cache of an account (its credentials or calendars changed)."""
         provider = self._providers.pop(account_id, None)
@@ -575,10 +588,7 @@ class CalendarService:
             account = existing or repo.add_account(person_id, provider, display_name, now=self.clock())
             if credentials is not None:
                 self.storage.credentials.put(account.id, dict(credentials), now=self.clock())
-            known = {c.external_id for c in repo.calendars_for_account(account.id)}
-            for remote in calendars:
-                repo.upsert_calendar(account.id, remote.external_id, remote.name,
-                                     pull=None if remote.external_id in known else remote.busy_by_default)
+            repo.store_listed(account.id, _listed(calendars))
             if existing is not None:
                 repo.mark_synced(account.id, now=self.clock())
             return repo.get_account(account.id), repo.calendars_for_account(account.id)
@@ -618,3 +628,8 @@ def _join(names: Sequence[str]) -> str:
     if len(names) <= 1:
         return names[0] if names else ""
     return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _listed(calendars: Sequence[RemoteCalendar]) -> list[tuple[str, str, bool]]:
+    """``CalendarRepository.store_listed``'s shape."""
+    return [(c.external_id, c.name, c.busy_by_default) for c in calendars]

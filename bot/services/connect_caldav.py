@@ -16,7 +16,7 @@ from bot.handlers.replies import Field, Form, Reply
 from bot.providers.caldav import ICLOUD_URL, CalDAVProvider
 from bot.providers.ics_feed import IcsFeedProvider, normalize_feed_url
 from bot.scheduling.ports import NeedsReconnect, ProviderError, RemoteCalendar
-from bot.services.calendar_pick import CalendarPicker
+from bot.services.calendar_pick import PICK_START, SUMMARY, CalendarPicker
 from bot.services.calendars import CalendarService
 
 __all__ = ["ICLOUD_STEPS", "PROVIDERS", "ROUTE_KEYS", "CalDAVConnector", "ConnectorRouter", "caldav_router"]
@@ -46,6 +46,10 @@ class CalDAVConnector:
     # --- start ----------------------------------------------------------------------------------------------
 
     async def start(self, person_id: str, provider: str) -> list[Reply]:
+        if provider == SUMMARY:
+            return await self._picker.summary(person_id, now=self._calendars.clock())
+        if provider.startswith(PICK_START):
+            return await self._picker.reopen(person_id, provider.removeprefix(PICK_START))
         kind = _kind(provider)
         if kind is None:
             return [Reply(f"I cannot connect {provider!r} calendars this way; try iCloud, CalDAV or a feed address.")]
@@ -169,9 +173,9 @@ class ConnectorRouter:
             self.routes[key.lower()] = connector
 
     async def start(self, person_id: str, provider: str) -> list[Reply]:
-        connector = self.routes.get(provider.strip().lower())
+        connector = self.routes.get(provider.strip().split(":", 1)[0].lower())
         if connector is None:
-            names = ", ".join(sorted(k for k in self.routes if "-" not in k))
+            names = ", ".join(sorted(k for k in self.routes if "-" not in k and k not in ("pick", "calendars")))
             return [Reply(f"I cannot connect {provider!r} calendars here; I can connect: {names}.")]
         result: list[Reply] = await connector.start(person_id, provider)
         return result
@@ -192,7 +196,7 @@ def caldav_router(calendars: CalendarService, *, icloud_url: str = ICLOUD_URL) -
     return router
 
 
-ROUTE_KEYS = ("icloud", "caldav", "ics", "feed", "webcal", "pick", "caldav-pick")
+ROUTE_KEYS = ("icloud", "caldav", "ics", "feed", "webcal", "pick", "caldav-pick", "calendars")
 
 
 def _kind(provider: str) -> str | None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.handlers.format import sync_status_label
 from bot.handlers.replies import Choice, Field, Form, Reply
 
 __all__ = [
@@ -237,26 +238,9 @@ class HomeData:
     week_png: str | None = None  # the coach's week (free/busy only) as a PNG; needs PUBLIC_URL
 
 
-def _ago(seconds: float) -> str:
-    minutes = int(seconds // 60)
-    if minutes < 1:
-        return "just now"
-    if minutes < 60:
-        return f"{minutes} min ago"
-    hours = minutes // 60
-    if hours < 48:
-        return f"{hours} h ago"
-    return f"{hours // 24} days ago"
-
-
 def sync_status(calendar: HomeCalendar, *, now: datetime) -> str:
     """``synced 2 min ago`` / ``needs reconnecting`` / ``not synced yet``."""
-    if calendar.status == "needs_reconnect":
-        return "needs reconnecting"
-    if calendar.last_synced_at is None:
-        return "not synced yet" + (f" ({calendar.last_error})" if calendar.last_error else "")
-    synced = "synced " + _ago(max(0.0, (now - calendar.last_synced_at).total_seconds()))
-    return synced + (f", last try failed: {calendar.last_error}" if calendar.last_error else "")
+    return sync_status_label(calendar.status, calendar.last_synced_at, calendar.last_error, now=now)
 
 
 def home_view(data: HomeData, *, now: datetime) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from aiohttp import web
 from bot.adapters.web.links import signin_link
 from bot.app import build_app
 from bot.config import Settings
+from bot.handlers.replies import Action, Asker, Message
 from bot.scheduling.model import Person
 from bot.server import make_web_app
 from storage.secrets import generate_key
@@ -114,5 +115,22 @@ async def test_after_google_sign_in_the_pick_form_arrives_in_the_web_chat(
             assert "New bookings go into Dana." in reply["html"]
         assert {c.name for c in repo.calendars_for_person("dana", pull_only=True)} == {"Dana", "Holidays in Germany"}
         assert repo.push_calendar("dana").id == by_name["Dana"].id
+
+        # later, in chat: "my calendars" says what counts, and a button reopens the form with new calendars listed
+        dana = Asker("dana", "Dana", timezone="Europe/Berlin", surface="web")
+        [summary] = await app.conversation.handle(dana, Message("show my calendars"))
+        assert "Google Calendar (dana@example.com): synced" in summary.text
+        assert "Busy from: Dana, Holidays in Germany. New bookings go into Dana." in summary.text
+        change = next(c for c in summary.choices if c.label.startswith("Change Google Calendar"))
+        fake.add_calendar("side@example.com", "Side project", access_role="owner")
+        [again] = await app.conversation.handle(dana, Action(change.action, change.value))
+        assert again.form is not None and again.form.id == f"connect:pick:{account.id}"
+        busy = again.form.fields[0]
+        labels = {o.value: o.label for o in busy.options}
+        assert {labels[v] for v in busy.value.split(",")} == {"Dana", "Holidays in Germany", "Side project"}
+        [strangers] = await app.conversation.handle(
+            Asker("eve", "Eve", surface="web"), Action(change.action, change.value)
+        )
+        assert strangers.form is None and "expired" in strangers.text
     finally:
         await runner.cleanup()
