@@ -43,6 +43,7 @@ from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import aiohttp
+from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
 from bot.providers.httpcall import retry_after_seconds
 from bot.scheduling.intervals import Interval
@@ -144,8 +145,10 @@ def _graph_time(value: datetime) -> str:
 
 
 def _zone(name: str) -> ZoneInfo:
+    """An IANA zone, or the one a Windows zone name stands for (Graph answers "W. Europe Standard Time" when it does
+    not honour ``Prefer: outlook.timezone``; the CLDR table icalendar ships)."""
     try:
-        return ZoneInfo(name)
+        return ZoneInfo(WINDOWS_TO_OLSON.get(name, name))
     except (ZoneInfoNotFoundError, ValueError):
         raise ProviderError(f"Microsoft Graph answered with an unknown time zone {name[:60]!r}") from None
 

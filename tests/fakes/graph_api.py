@@ -19,6 +19,27 @@ Graph (``/v1.0``), for ``me/...`` (delegated token) and ``users/{email}/...`` (a
     -> 412), DELETE; ``subscriptions`` POST (validates ``notificationUrl`` with a ``validationToken`` first, as
     Graph does), PATCH, DELETE.  Every Graph call needs a valid bearer token (401 otherwise).
 
+Recurring series (``put_series``), as Graph keeps them
+    A ``seriesMaster`` event carries ``recurrence`` (``pattern`` daily / weekly / absoluteMonthly with ``interval``,
+    ``daysOfWeek``, ``dayOfMonth``, ``firstDayOfWeek``; ``range`` endDate / numbered / noEnd with ``startDate``,
+    ``endDate``, ``numberOfOccurrences``, ``recurrenceTimeZone``) and its start/end as wall-clock time in its own
+    zone (a Windows name such as "W. Europe Standard Time", or an IANA name).  ``calendarView`` and
+    ``calendarView/delta`` never show the master: they expand it in the asked window into ``type: "occurrence"``
+    instances (own id, ``seriesMasterId``, ``originalStart``) at the same wall-clock time in the series' zone, so
+    the UTC time moves by an hour across a DST change.  Deleting an occurrence (``cancel_occurrence`` or DELETE on
+    its id; Graph's EXDATE) drops it from the view and shows it as ``@removed`` in the next delta.  Changing one
+    (``put_exception`` or PATCH on its id) makes it a ``type: "exception"`` with the same id, whose start/end may be
+    stated in another zone; the delta then answers it as changed (``@removed`` when it moved out of the window).
+    ``getSchedule`` counts occurrences and exceptions, never cancelled ones.  Editing a master's pattern later is
+    not supported (remove the series and add another).
+
+Time zones
+    Answers honour ``Prefer: outlook.timezone="..."`` (IANA or Windows name) as Graph does: timed start/end are
+    converted to that zone and labelled with the name as asked; all-day start/end are always midnight dates,
+    labelled with the asked zone (Graph does not convert them).  Without the header answers are in UTC (Graph's
+    default).  ``ignore_prefer = True`` makes the fake answer every event in its own zone whatever was asked (a
+    client must then convert Windows zone names itself).
+
 Faults (status, headers such as ``Retry-After``, a delay) are injected per method and path pattern.
 """
 
@@ -26,6 +47,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import calendar as calendar_module
 import hashlib
 import ipaddress
 import itertools
@@ -35,17 +57,18 @@ import secrets
 import socket
 import ssl
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import aiohttp
 from aiohttp import web
 
-__all__ = ["FakeGraph", "Fault", "Recorded", "make_tls"]
+__all__ = ["WINDOWS_ZONES", "FakeGraph", "Fault", "Recorded", "make_tls", "occurrence_id"]
 
 
 # ----------------------------------------------------------------------------------------------- TLS
@@ -119,12 +142,136 @@ def _graph_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.0000000")
 
 
+def _wall_time(moment: datetime) -> str:
+    """A naive (wall-clock) datetime in Graph's ``dateTime`` format."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.0000000")
+
+
+# The Windows zone names the fake understands (Graph states zones this way); IANA names are taken as they are.
+# Kept apart from any table the production code uses, so a test compares two independent readings.
+WINDOWS_ZONES = {
+    "UTC": "UTC",
+    "GMT Standard Time": "Europe/London",
+    "W. Europe Standard Time": "Europe/Berlin",
+    "Romance Standard Time": "Europe/Paris",
+    "Central Europe Standard Time": "Europe/Budapest",
+    "E. Europe Standard Time": "Europe/Chisinau",
+    "Eastern Standard Time": "America/New_York",
+    "Central Standard Time": "America/Chicago",
+    "Mountain Standard Time": "America/Denver",
+    "Pacific Standard Time": "America/Los_Angeles",
+    "India Standard Time": "Asia/Kolkata",
+    "Tokyo Standard Time": "Asia/Tokyo",
+    "AUS Eastern Standard Time": "Australia/Sydney",
+}
+_WEEKDAYS = {name: index for index, name in enumerate(calendar_module.day_name)}  # "Monday" -> 0
+_OCCURRENCE = "_occ_"  # occurrence id = master id + this + the original local date (YYYYMMDD)
+
+
+def _tz(name: str) -> tzinfo:
+    if name in ("UTC", "Etc/UTC", "tzone://Microsoft/Utc"):
+        return UTC
+    return ZoneInfo(WINDOWS_ZONES.get(name, name))
+
+
+def _naive(value: Any) -> datetime:
+    return datetime.fromisoformat(str(value["dateTime"]).rstrip("Z")).replace(tzinfo=None)
+
+
 def _parse_dtz(value: Any) -> datetime:
     moment = datetime.fromisoformat(str(value["dateTime"]).rstrip("Z"))
     zone = value.get("timeZone") or "UTC"
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC if zone == "UTC" else ZoneInfo(zone))
+        moment = moment.replace(tzinfo=_tz(zone))
     return moment.astimezone(UTC)
+
+
+def _in_zone(moment: datetime, zone: str) -> dict[str, str]:
+    """An instant as a Graph ``dateTimeTimeZone`` in ``zone`` (labelled with the name as given)."""
+    return {"dateTime": _wall_time(moment.astimezone(_tz(zone)).replace(tzinfo=None)), "timeZone": zone}
+
+
+def _render_times(event: dict[str, Any], zone: str | None) -> dict[str, Any]:
+    """``event`` with start/end as Graph answers them in ``zone`` (None: the event's own zone, unchanged).
+    All-day events stay midnight dates, only labelled with ``zone``, as Graph does."""
+    out = dict(event)
+    if zone is None:
+        return out
+    for key in ("start", "end"):
+        if event.get("isAllDay"):
+            out[key] = {"dateTime": str(event[key]["dateTime"])[:10] + "T00:00:00.0000000", "timeZone": zone}
+        else:
+            out[key] = _in_zone(_parse_dtz(event[key]), zone)
+    return out
+
+
+def _pattern(pattern: dict[str, Any]) -> dict[str, Any]:
+    kind = pattern.get("type")
+    if kind not in ("daily", "weekly", "absoluteMonthly"):
+        raise ValueError(f"the fake expands daily, weekly and absoluteMonthly patterns, not {kind!r}")
+    days = [str(d).lower() for d in pattern.get("daysOfWeek") or ()]
+    if kind == "weekly" and not days:
+        raise ValueError("a weekly pattern needs daysOfWeek")
+    if kind == "absoluteMonthly" and not 1 <= int(pattern.get("dayOfMonth", 0)) <= 31:
+        raise ValueError("an absoluteMonthly pattern needs dayOfMonth")
+    return {
+        "type": kind,
+        "interval": int(pattern.get("interval", 1)),
+        "month": 0,
+        "dayOfMonth": int(pattern.get("dayOfMonth", 0)),
+        "daysOfWeek": days,
+        "firstDayOfWeek": str(pattern.get("firstDayOfWeek", "sunday")).lower(),
+        "index": "first",
+    }
+
+
+def _range(rng: dict[str, Any], first: date, zone: str) -> dict[str, Any]:
+    kind = rng.get("type", "noEnd")
+    if kind not in ("endDate", "numbered", "noEnd"):
+        raise ValueError(f"unknown recurrence range type {kind!r}")
+    if kind == "endDate" and not rng.get("endDate"):
+        raise ValueError("an endDate range needs endDate")
+    if kind == "numbered" and int(rng.get("numberOfOccurrences", 0)) < 1:
+        raise ValueError("a numbered range needs numberOfOccurrences")
+    return {
+        "type": kind,
+        "startDate": str(rng.get("startDate") or first.isoformat()),
+        "endDate": str(rng.get("endDate") or "0001-01-01"),
+        "recurrenceTimeZone": rng.get("recurrenceTimeZone") or zone,
+        "numberOfOccurrences": int(rng.get("numberOfOccurrences", 0)),
+    }
+
+
+def _series_dates(master: dict[str, Any], last: date) -> Iterator[date]:
+    """The original local dates of a series' occurrences, in order, up to ``last`` (and the range's end)."""
+    pattern, rng = master["recurrence"]["pattern"], master["recurrence"]["range"]
+    first = date.fromisoformat(rng["startDate"])
+    end_date = date.fromisoformat(rng["endDate"]) if rng["type"] == "endDate" else None
+    count = rng["numberOfOccurrences"] if rng["type"] == "numbered" else None
+    interval = max(1, pattern["interval"])
+    weekdays = {_WEEKDAYS[d.capitalize()] for d in pattern["daysOfWeek"]}
+    week_start = _WEEKDAYS[pattern["firstDayOfWeek"].capitalize()]
+    first_week = first - timedelta(days=(first.weekday() - week_start) % 7)
+    found = 0
+    day = first
+    while day <= last and (end_date is None or day <= end_date) and (count is None or found < count):
+        if pattern["type"] == "daily":
+            hit = (day - first).days % interval == 0
+        elif pattern["type"] == "weekly":
+            hit = day.weekday() in weekdays and ((day - first_week).days // 7) % interval == 0
+        else:  # absoluteMonthly; a day missing from a month falls on its last day, as Outlook schedules it
+            months = (day.year - first.year) * 12 + day.month - first.month
+            wanted = min(pattern["dayOfMonth"], calendar_module.monthrange(day.year, day.month)[1])
+            hit = months % interval == 0 and day.day == wanted
+        if hit:
+            found += 1
+            yield day
+        day += timedelta(days=1)
+
+
+def occurrence_id(series_id: str, day: date) -> str:
+    """The id of a series' occurrence (or exception) whose original local date is ``day``."""
+    return f"{series_id}{_OCCURRENCE}{day:%Y%m%d}"
 
 
 def _parse_query_time(text: str) -> datetime:
@@ -164,12 +311,22 @@ class Recorded:
 
 
 @dataclass
+class FakeSeries:
+    """What happened to single occurrences of a series (its master is in ``FakeCalendar.events``)."""
+
+    cancelled: dict[date, int] = field(default_factory=dict)  # original local date -> version of the deletion
+    exceptions: dict[date, dict[str, Any]] = field(default_factory=dict)  # original local date -> changed instance
+    changed: dict[date, int] = field(default_factory=dict)  # original local date -> version of the exception
+
+
+@dataclass
 class FakeCalendar:
     id: str
     name: str
     can_edit: bool = True
     default: bool = False
-    events: dict[str, dict[str, Any]] = field(default_factory=dict)
+    events: dict[str, dict[str, Any]] = field(default_factory=dict)  # single instances and series masters
+    series: dict[str, FakeSeries] = field(default_factory=dict)  # master id -> its cancellations and exceptions
     extended: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     versions: dict[str, int] = field(default_factory=dict)  # event id -> version of its last change
     removed: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)  # id -> (version, last state)
@@ -217,6 +374,7 @@ class FakeGraph:
         self.codes: dict[str, dict[str, Any]] = {}
         self.subscriptions: dict[str, dict[str, Any]] = {}
         self.duplicate_transaction = "return"  # or "error": ErrorDuplicateTransactionId like Exchange can answer
+        self.ignore_prefer = False  # True: answer each event in its own zone, whatever Prefer asks
         self._ids = itertools.count(1)
         self._runners: list[web.AppRunner] = []
         self.identity_port = 0
@@ -300,23 +458,130 @@ class FakeGraph:
             "isCancelled": cancelled,
             "responseStatus": {"response": response, "time": "0001-01-01T00:00:00Z"},
             "type": "singleInstance",
+            "seriesMasterId": None,
+            "originalStartTimeZone": "UTC",
+            "originalEndTimeZone": "UTC",
             "transactionId": None,
         }
         self._store(cal, event)
         return event
 
+    def put_series(
+        self,
+        email: str,
+        calendar_id: str | None = None,
+        *,
+        start: datetime | date,
+        end: datetime | date,
+        time_zone: str,
+        pattern: dict[str, Any],
+        range: dict[str, Any] | None = None,  # Graph's field name
+        subject: str = "Recurring thing",
+        all_day: bool = False,
+        show_as: str = "busy",
+        event_id: str | None = None,
+    ) -> dict[str, Any]:
+        """A recurring series: ``start``/``end`` are the first occurrence's wall-clock times in ``time_zone`` (an
+        aware datetime is converted to that zone first; a date means midnight, for all-day series); ``pattern`` and
+        ``range`` are Graph's ``recurrencePattern``/``recurrenceRange`` (range defaults to noEnd from ``start``)."""
+        _tz(time_zone)  # unknown zones fail here, not in a later answer
+
+        def wall(value: datetime | date) -> datetime:
+            if not isinstance(value, datetime):
+                return datetime(value.year, value.month, value.day)
+            return value.astimezone(_tz(time_zone)).replace(tzinfo=None) if value.tzinfo else value
+
+        first, last = wall(start), wall(end)
+        if last <= first:
+            raise ValueError("a series needs end after start")
+        if all_day and (first.time() != datetime.min.time() or last.time() != datetime.min.time()):
+            raise ValueError("an all-day series starts and ends at midnight")
+        box = self.mailboxes[email.lower()]
+        cal = box.calendars[calendar_id] if calendar_id else box.default()
+        event_id = event_id or f"evt-{next(self._ids):05d}"
+        master = {
+            "id": event_id,
+            "subject": subject,
+            "start": {"dateTime": _wall_time(first), "timeZone": time_zone},
+            "end": {"dateTime": _wall_time(last), "timeZone": time_zone},
+            "originalStartTimeZone": time_zone,
+            "originalEndTimeZone": time_zone,
+            "isAllDay": all_day,
+            "showAs": show_as,
+            "isCancelled": False,
+            "responseStatus": {"response": "organizer", "time": "0001-01-01T00:00:00Z"},
+            "type": "seriesMaster",
+            "seriesMasterId": None,
+            "recurrence": {
+                "pattern": _pattern(pattern),
+                "range": _range(range or {}, first.date(), time_zone),
+            },
+            "transactionId": None,
+        }
+        cal.series[event_id] = FakeSeries()
+        self._store(cal, master)
+        return master
+
+    def cancel_occurrence(self, email: str, series_id: str, day: date) -> str:
+        """The owner deleted the occurrence whose original local date is ``day``; returns its id."""
+        instance_id = occurrence_id(series_id, day)
+        self.remove_event(email, instance_id)
+        return instance_id
+
+    def put_exception(
+        self,
+        email: str,
+        series_id: str,
+        day: date,
+        *,
+        start: datetime,
+        end: datetime,
+        time_zone: str,
+        subject: str | None = None,
+        show_as: str | None = None,
+    ) -> dict[str, Any]:
+        """The owner changed the occurrence of ``day``: it now runs ``start``-``end`` stated in ``time_zone`` (may
+        differ from the series' zone; aware datetimes are converted to it)."""
+        cal, master = self._series_of(email, series_id)
+        current = self._instance(cal, master, day)
+        if current is None:
+            raise KeyError(f"{series_id} has no occurrence on {day}")
+        zone = _tz(time_zone)
+
+        def wall(value: datetime) -> datetime:
+            return value.astimezone(zone).replace(tzinfo=None) if value.tzinfo else value
+
+        changed = dict(current)
+        changed["start"] = {"dateTime": _wall_time(wall(start)), "timeZone": time_zone}
+        changed["end"] = {"dateTime": _wall_time(wall(end)), "timeZone": time_zone}
+        changed["originalStartTimeZone"] = changed["originalEndTimeZone"] = time_zone
+        if subject is not None:
+            changed["subject"] = subject
+        if show_as is not None:
+            changed["showAs"] = show_as
+        self._set_exception(cal, master["id"], day, changed)
+        return changed
+
     def remove_event(self, email: str, event_id: str) -> None:
-        """The owner deleted the event in Outlook."""
+        """The owner deleted the event (a whole series when it is a master; one occurrence by its id)."""
         for cal in self.mailboxes[email.lower()].calendars.values():
             if event_id in cal.events:
                 self._remove(cal, event_id)
                 return
+            found = self._instance_by_id(cal, event_id)
+            if found is not None:
+                self._cancel(cal, found[0], found[1])
+                return
         raise KeyError(event_id)
 
     def event(self, email: str, event_id: str) -> dict[str, Any] | None:
+        """A stored event (single or series master) or an instance of a series, by id (times as stored)."""
         for cal in self.mailboxes[email.lower()].calendars.values():
             if event_id in cal.events:
                 return cal.events[event_id]
+            found = self._instance_by_id(cal, event_id)
+            if found is not None:
+                return found[2]
         return None
 
     def all_events(self, email: str) -> list[dict[str, Any]]:
@@ -362,6 +627,128 @@ class FakeGraph:
         cal.extended.pop(event_id, None)
         cal.removed[event_id] = (cal.version, event)
 
+    def _series_of(self, email: str, series_id: str) -> tuple[FakeCalendar, dict[str, Any]]:
+        for cal in self.mailboxes[email.lower()].calendars.values():
+            master = cal.events.get(series_id)
+            if master is not None and master.get("type") == "seriesMaster":
+                return cal, master
+        raise KeyError(series_id)
+
+    @staticmethod
+    def _occurrence(master: dict[str, Any], day: date) -> dict[str, Any]:
+        """The unchanged occurrence of ``day``: the master's wall-clock times on that date, in its zone."""
+        first, last = _naive(master["start"]), _naive(master["end"])
+        start = datetime.combine(day, first.time())
+        end = start + (last - first)
+        zone = master["start"]["timeZone"]
+        occurrence = {k: v for k, v in master.items() if k != "recurrence"}
+        occurrence.update(
+            {
+                "id": occurrence_id(master["id"], day),
+                "type": "occurrence",
+                "seriesMasterId": master["id"],
+                "recurrence": None,
+                "start": {"dateTime": _wall_time(start), "timeZone": zone},
+                "end": {"dateTime": _wall_time(end), "timeZone": zone},
+                "originalStart": start.replace(tzinfo=_tz(zone)).astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            }
+        )
+        return occurrence
+
+    def _instance(self, cal: FakeCalendar, master: dict[str, Any], day: date) -> dict[str, Any] | None:
+        """The current instance of ``day`` (exception or occurrence); None when the series has none that day."""
+        series = cal.series[master["id"]]
+        if day in series.cancelled:
+            return None
+        if day in series.exceptions:
+            return series.exceptions[day]
+        if day not in _series_dates(master, day):
+            return None
+        return self._occurrence(master, day)
+
+    def _instance_by_id(self, cal: FakeCalendar, instance_id: str) -> tuple[str, date, dict[str, Any]] | None:
+        master_id, sep, stamp = instance_id.rpartition(_OCCURRENCE)
+        master = cal.events.get(master_id)
+        if not sep or master is None or master.get("type") != "seriesMaster":
+            return None
+        try:
+            day = date.fromisoformat(f"{stamp[:4]}-{stamp[4:6]}-{stamp[6:]}")
+        except ValueError:
+            return None
+        instance = self._instance(cal, master, day)
+        return None if instance is None else (master_id, day, instance)
+
+    def _cancel(self, cal: FakeCalendar, master_id: str, day: date) -> None:
+        series = cal.series[master_id]
+        instance = self._instance(cal, cal.events[master_id], day)
+        if instance is None:
+            raise KeyError(occurrence_id(master_id, day))
+        cal.version += 1
+        series.exceptions.pop(day, None)
+        series.changed.pop(day, None)
+        series.cancelled[day] = cal.version
+        cal.removed[instance["id"]] = (cal.version, instance)
+
+    def _set_exception(self, cal: FakeCalendar, master_id: str, day: date, event: dict[str, Any]) -> None:
+        series = cal.series[master_id]
+        cal.version += 1
+        change_key = secrets.token_hex(6)
+        event.update(
+            {
+                "type": "exception",
+                "seriesMasterId": master_id,
+                "changeKey": change_key,
+                "@odata.etag": f'W/"{change_key}"',
+            }
+        )
+        series.exceptions[day] = event
+        series.changed[day] = cal.version
+
+    def _series_instances(
+        self, cal: FakeCalendar, master: dict[str, Any], start: datetime, end: datetime, *, all_exceptions: bool
+    ) -> Iterator[tuple[str, dict[str, Any], int]]:
+        """(id, instance, version) of a series' instances overlapping [start, end); every exception as well when
+        ``all_exceptions`` (a delta must tell about one that moved out of the window)."""
+        series = cal.series[master["id"]]
+        base = cal.versions.get(master["id"], 0)
+        last = end.astimezone(_tz(master["start"]["timeZone"])).date()
+        for day in _series_dates(master, last):
+            if day in series.cancelled or day in series.exceptions:
+                continue
+            occurrence = self._occurrence(master, day)
+            if self._overlaps(occurrence, start, end):
+                yield occurrence["id"], occurrence, base
+        for day, exception in sorted(series.exceptions.items()):
+            if all_exceptions or self._overlaps(exception, start, end):
+                yield exception["id"], exception, max(base, series.changed[day])
+
+    def _instances(
+        self, cal: FakeCalendar, start: datetime, end: datetime, *, all_exceptions: bool = False
+    ) -> list[tuple[str, dict[str, Any], int]]:
+        """What calendarView sees in [start, end): single instances, occurrences and exceptions (never masters);
+        (id, event as stored, version of its last change)."""
+        out: list[tuple[str, dict[str, Any], int]] = []
+        for event_id, event in cal.events.items():
+            if event.get("type") == "seriesMaster":
+                out.extend(self._series_instances(cal, event, start, end, all_exceptions=all_exceptions))
+            elif self._overlaps(event, start, end):
+                out.append((event_id, event, cal.versions[event_id]))
+        return out
+
+    def _answer_zone(self, request: web.Request) -> str | None:
+        """The zone times are answered in: Prefer's ``outlook.timezone``, UTC without one; None (each event's own
+        zone) when ``ignore_prefer`` is set."""
+        if self.ignore_prefer:
+            return None
+        match = re.search(r'outlook\.timezone="([^"]+)"', request.headers.get("Prefer", ""))
+        if match is None:
+            return "UTC"
+        try:
+            _tz(match.group(1))
+        except (ZoneInfoNotFoundError, ValueError):
+            return "UTC"
+        return match.group(1)
+
     @web.middleware
     async def _faults_mw(self, request: web.Request, handler: Any) -> web.StreamResponse:
         body: Any = None
@@ -388,7 +775,8 @@ class FakeGraph:
                     }
                 )
                 return web.json_response(payload, status=fault.status, headers=fault.headers)
-        return await handler(request)
+        response: web.StreamResponse = await handler(request)
+        return response
 
     # ----------------------------------------------------------------------------- identity platform
 
@@ -582,7 +970,7 @@ class FakeGraph:
                 return await self._event_op(request, cal, tail[1])
         if len(rest) == 2 and rest[0] == "events":
             for cal in box.calendars.values():
-                if rest[1] in cal.events:
+                if rest[1] in cal.events or self._instance_by_id(cal, rest[1]) is not None:
                     return await self._event_op(request, cal, rest[1])
             return _graph_error(404, "ErrorItemNotFound", "The specified object was not found in the store.")
         return _graph_error(400, "BadRequest", f"Unsupported request {method} {request.path}")
@@ -603,7 +991,7 @@ class FakeGraph:
         )
 
     def _public(self, cal: FakeCalendar, event: dict[str, Any], request: web.Request) -> dict[str, Any]:
-        out = {k: v for k, v in event.items()}
+        out = _render_times(event, self._answer_zone(request))
         expand = request.query.get("$expand", "")
         if "singleValueExtendedProperties" in expand and cal.extended.get(event["id"]):
             match = re.search(r"id eq '([^']+)'", expand)
@@ -631,8 +1019,8 @@ class FakeGraph:
         except (KeyError, ValueError):
             return _graph_error(400, "ErrorInvalidParameter", "startDateTime and endDateTime are required.")
         items = sorted(
-            (e for e in cal.events.values() if self._overlaps(e, start, end)),
-            key=lambda e: (e["start"]["dateTime"], e["id"]),
+            (e for _, e, _ in self._instances(cal, start, end)),
+            key=lambda e: (_parse_dtz(e["start"]), e["id"]),
         )
         top = int(request.query.get("$top", 10))
         skip = int(request.query.get("$skiptoken", 0))
@@ -657,15 +1045,32 @@ class FakeGraph:
                 state = {**state, "since": state["upto"], "upto": cal.version, "offset": 0}
         else:
             try:
-                start = _parse_query_time(request.query["startDateTime"]).isoformat()
-                end = _parse_query_time(request.query["endDateTime"]).isoformat()
+                view_start = _parse_query_time(request.query["startDateTime"]).isoformat()
+                view_end = _parse_query_time(request.query["endDateTime"]).isoformat()
             except (KeyError, ValueError):
                 return _graph_error(400, "ErrorInvalidParameter", "startDateTime and endDateTime are required.")
-            state = {"start": start, "end": end, "since": 0, "upto": cal.version, "offset": 0, "gen": cal.generation}
+            state = {
+                "start": view_start,
+                "end": view_end,
+                "since": 0,
+                "upto": cal.version,
+                "offset": 0,
+                "gen": cal.generation,
+            }
         start, end = datetime.fromisoformat(state["start"]), datetime.fromisoformat(state["end"])
         changes: list[dict[str, Any]] = []
-        for event_id, event in sorted(cal.events.items()):
-            version = cal.versions[event_id]
+        singles = [
+            (event_id, event, cal.versions[event_id])
+            for event_id, event in cal.events.items()
+            if event.get("type") != "seriesMaster"
+        ]
+        instances = [
+            item
+            for master in cal.events.values()
+            if master.get("type") == "seriesMaster"
+            for item in self._series_instances(cal, master, start, end, all_exceptions=True)
+        ]
+        for event_id, event, version in sorted(singles + instances, key=lambda item: item[0]):
             if state["since"] < version <= state["upto"]:
                 if self._overlaps(event, start, end):
                     changes.append(self._public(cal, event, request))
@@ -674,10 +1079,16 @@ class FakeGraph:
                         {"@odata.type": "#microsoft.graph.event", "id": event_id, "@removed": {"reason": "deleted"}}
                     )
         if state["since"]:
-            for event_id, (version, _) in sorted(cal.removed.items()):
+            for event_id, (version, last) in sorted(cal.removed.items()):
                 if state["since"] < version <= state["upto"]:
-                    changes.append(
-                        {"@odata.type": "#microsoft.graph.event", "id": event_id, "@removed": {"reason": "deleted"}}
+                    gone = (
+                        [i for i, _, _ in self._series_instances(cal, last, start, end, all_exceptions=False)]
+                        if last.get("type") == "seriesMaster"
+                        else [event_id]
+                    )
+                    changes.extend(
+                        {"@odata.type": "#microsoft.graph.event", "id": i, "@removed": {"reason": "deleted"}}
+                        for i in gone
                     )
         offset = state["offset"]
         body: dict[str, Any] = {"value": changes[offset : offset + size]}
@@ -710,18 +1121,21 @@ class FakeGraph:
                 )
                 continue
             items = []
+            zone = self._answer_zone(request)
             for cal in box.calendars.values():
-                for event in cal.events.values():
-                    if self._overlaps(event, start, end) and not event["isCancelled"]:
+                for _, event, _ in self._instances(cal, start, end):
+                    if not event["isCancelled"]:
+                        own = zone or event["start"]["timeZone"]  # instants, all-day ones too (local midnights)
                         items.append(
                             {
                                 "isPrivate": False,
                                 "status": event["showAs"],
                                 "subject": event["subject"],
-                                "start": event["start"],
-                                "end": event["end"],
+                                "start": _in_zone(_parse_dtz(event["start"]), own),
+                                "end": _in_zone(_parse_dtz(event["end"]), own),
                             }
                         )
+            items.sort(key=lambda item: (_parse_dtz(item["start"]), item["subject"]))
             value.append({"scheduleId": address, "availabilityView": "", "scheduleItems": items, "workingHours": {}})
         return web.json_response({"value": value})
 
@@ -772,6 +1186,9 @@ class FakeGraph:
             "isCancelled": False,
             "responseStatus": {"response": "organizer", "time": "0001-01-01T00:00:00Z"},
             "type": "singleInstance",
+            "seriesMasterId": None,
+            "originalStartTimeZone": "UTC",
+            "originalEndTimeZone": "UTC",
             "transactionId": transaction,
             "attendees": body.get("attendees", []),
             "location": body.get("location", {"displayName": ""}),
@@ -779,12 +1196,15 @@ class FakeGraph:
         self._store(cal, event)
         if body.get("singleValueExtendedProperties"):
             cal.extended[event_id] = list(body["singleValueExtendedProperties"])
-        return web.json_response(event, status=201)
+        return web.json_response(_render_times(event, self._answer_zone(request)), status=201)
 
     async def _event_op(self, request: web.Request, cal: FakeCalendar, event_id: str) -> web.Response:
         event = cal.events.get(event_id)
         if event is None:
-            return _graph_error(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+            found = self._instance_by_id(cal, event_id)
+            if found is None:
+                return _graph_error(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+            return await self._instance_op(request, cal, *found)
         if_match = request.headers.get("If-Match")
         if request.method == "GET":
             return web.json_response(self._public(cal, event, request))
@@ -804,9 +1224,43 @@ class FakeGraph:
                 if key in body:
                     event[key] = {"dateTime": _graph_time(_parse_dtz(body[key])), "timeZone": "UTC"}
             self._store(cal, event)
-            return web.json_response(event)
+            return web.json_response(_render_times(event, self._answer_zone(request)))
         if request.method == "DELETE":
             self._remove(cal, event_id)
+            return web.Response(status=204)
+        return _graph_error(405, "BadRequest", "method not allowed")
+
+    async def _instance_op(
+        self, request: web.Request, cal: FakeCalendar, master_id: str, day: date, instance: dict[str, Any]
+    ) -> web.Response:
+        """GET, PATCH (makes it an exception; start/end keep the zone they are stated in) or DELETE (cancels it)
+        one occurrence of a series."""
+        if request.method == "GET":
+            return web.json_response(self._public(cal, instance, request))
+        if_match = request.headers.get("If-Match")
+        if if_match and if_match != instance.get("@odata.etag"):
+            return _graph_error(
+                412,
+                "ErrorIrresolvableConflict",
+                "The send or update operation could not be performed because the change key passed "
+                "in the request does not match the current change key for the item.",
+            )
+        if request.method == "PATCH":
+            body = await request.json()
+            changed = dict(instance)
+            for key in ("subject", "body", "showAs", "attendees", "location", "isCancelled"):
+                if key in body:
+                    changed[key] = body[key]
+            for key in ("start", "end"):
+                if key in body:
+                    zone = body[key].get("timeZone") or "UTC"
+                    wall = _parse_dtz(body[key]).astimezone(_tz(zone)).replace(tzinfo=None)
+                    changed[key] = {"dateTime": _wall_time(wall), "timeZone": zone}
+                    changed[f"original{key.capitalize()}TimeZone"] = zone
+            self._set_exception(cal, master_id, day, changed)
+            return web.json_response(self._public(cal, changed, request))
+        if request.method == "DELETE":
+            self._cancel(cal, master_id, day)
             return web.Response(status=204)
         return _graph_error(405, "BadRequest", "method not allowed")
 
