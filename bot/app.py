@@ -133,7 +133,7 @@ def build_app(settings: Settings, *, overrides: Mapping[str, Any] | None = None)
         storage,
         bookings,
         clock,
-        connector=parts.get("calendar_connector") or _default_connector(calendars),
+        connector=parts.get("calendar_connector") or _default_connector(calendars, settings),
         settings_link=lambda person_id: settings_link(person_id, settings=settings, now=clock()),
     )
     app = App(
@@ -308,9 +308,9 @@ def _build_google(settings: Settings, storage: Any, clock: Callable[[], datetime
     return google
 
 
-def _default_connector(calendars: Any) -> Any:
+def _default_connector(calendars: Any, settings: Settings) -> Any:
     """iCloud, CalDAV and ICS feeds; other connectors join the same router
     (``app.conversation.connector.add(connector, "google")``) or replace it (override ``calendar_connector``)."""
     from bot.services.connect_caldav import caldav_router
 
-    return caldav_router(calendars)
+    return caldav_router(calendars, allow_private_hosts=settings.calendar_allow_private_hosts)

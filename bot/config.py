@@ -43,6 +43,7 @@ class Settings:
     ms_authority_url: str | None = None
     graph_api_url: str | None = None
     demo: bool = False
+    calendar_allow_private_hosts: bool = False  # CALENDAR_ALLOW_PRIVATE_HOSTS: CalDAV/feed URLs on private networks
     extra: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def __repr__(self) -> str:  # never show secrets
@@ -91,6 +92,7 @@ class Settings:
             ms_authority_url=get("MS_AUTHORITY_URL"),
             graph_api_url=get("GRAPH_API_URL"),
             demo=(get("SCHEDBOT_DEMO") or "").lower() in {"1", "true", "yes"},
+            calendar_allow_private_hosts=(get("CALENDAR_ALLOW_PRIVATE_HOSTS") or "").lower() in {"1", "true", "yes"},
         )
 
 

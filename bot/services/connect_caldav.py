@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from bot.handlers.replies import Field, Form, Reply
 from bot.providers.caldav import ICLOUD_URL, CalDAVProvider
 from bot.providers.ics_feed import IcsFeedProvider, normalize_feed_url
+from bot.providers.urlguard import PrivateAddress, check_public_url
 from bot.scheduling.ports import NeedsReconnect, ProviderError, RemoteCalendar
 from bot.services.calendar_pick import PICK_START, SUMMARY, CalendarPicker
 from bot.services.calendars import CalendarService
@@ -38,9 +39,12 @@ class CalDAVConnector:
 
     providers = PROVIDERS
 
-    def __init__(self, calendars: CalendarService, *, icloud_url: str = ICLOUD_URL) -> None:
+    def __init__(
+        self, calendars: CalendarService, *, icloud_url: str = ICLOUD_URL, allow_private_hosts: bool = False
+    ) -> None:
         self._calendars = calendars
         self._icloud_url = icloud_url
+        self._allow_private_hosts = allow_private_hosts  # else typed addresses must be on the internet (SSRF)
         self._picker = CalendarPicker(calendars)
 
     # --- start ----------------------------------------------------------------------------------------------
@@ -97,6 +101,10 @@ class CalDAVConnector:
             errors["password"] = "Enter the app-specific password" if kind == "icloud" else "Enter the password"
         if kind == "caldav" and url and "://" not in url:
             url = "https://" + url
+        if not errors and kind == "caldav" and urlsplit(url).scheme in ("http", "https"):
+            problem = await self._private(url)  # other schemes: the provider says which it takes
+            if problem:
+                errors["url"] = problem
         provider: CalDAVProvider | None = None
         if not errors:
             try:
@@ -136,6 +144,9 @@ class CalDAVConnector:
             return [_again(_feed_form(name=name), {"url": str(exc)})]
         if not url:
             return [_again(_feed_form(name=name), {"url": "Paste the calendar's iCal address"})]
+        problem = await self._private(url)
+        if problem:
+            return [_again(_feed_form(name=name), {"url": problem})]
         provider = IcsFeedProvider(url, name=name, policy=self._calendars.http_policy)
         async with provider:
             try:
@@ -145,6 +156,16 @@ class CalDAVConnector:
             except ProviderError as exc:
                 return [_again(_feed_form(name=name), {"url": str(exc)})]
         return await self._store(person_id, "ics", name, {"url": url}, found)
+
+    async def _private(self, url: str) -> str | None:
+        """Why a typed address may not be fetched (it points into a private network), or None."""
+        if self._allow_private_hosts:
+            return None
+        try:
+            await check_public_url(url)
+        except PrivateAddress as exc:
+            return str(exc)
+        return None
 
     async def _store(
         self,
@@ -189,10 +210,14 @@ class ConnectorRouter:
         return result
 
 
-def caldav_router(calendars: CalendarService, *, icloud_url: str = ICLOUD_URL) -> ConnectorRouter:
+def caldav_router(
+    calendars: CalendarService, *, icloud_url: str = ICLOUD_URL, allow_private_hosts: bool = False
+) -> ConnectorRouter:
     """A router with the CalDAV connector under its provider names and form keys."""
     router = ConnectorRouter()
-    router.add(CalDAVConnector(calendars, icloud_url=icloud_url), *ROUTE_KEYS)
+    router.add(
+        CalDAVConnector(calendars, icloud_url=icloud_url, allow_private_hosts=allow_private_hosts), *ROUTE_KEYS
+    )
     return router
 
 

@@ -17,7 +17,7 @@ async def test_icloud_walkthrough_validate_and_pick(tmp_path: Path, radicale: Ra
         name = f"Work {uuid.uuid4().hex[:6]}"  # other tests share the server: a name only this test uses
         work = await dav.make_calendar(display=name)
         await dav.put(work, "t", TENTATIVE)
-        connector = CalDAVConnector(world.service, icloud_url=radicale.url)
+        connector = CalDAVConnector(world.service, icloud_url=radicale.url, allow_private_hosts=True)
         [intro] = await connector.start("dana", "icloud")
         assert "appleid.apple.com" in intro.text and "App-Specific Passwords" in intro.text
         assert intro.form is not None and [f.kind for f in intro.form.fields] == ["email", "password"]
@@ -75,4 +75,33 @@ async def test_caldav_form_needs_an_address(tmp_path: Path) -> None:
         [unknown] = await connector.start("dana", "myspace")
         assert unknown.form is None
     finally:
+        world.storage.close()
+
+
+async def test_typed_addresses_inside_private_networks_are_refused(tmp_path: Path, radicale: RadicaleServer) -> None:
+    """SSRF guard: CalDAV and feed addresses typed in chat must resolve to public addresses (unless the server
+    is configured with CALENDAR_ALLOW_PRIVATE_HOSTS); nothing is fetched or stored when one is refused."""
+    world = World(tmp_path)
+    try:
+        connector = CalDAVConnector(world.service)
+        [caldav] = await connector.start("dana", "caldav")
+        [feed] = await connector.start("dana", "ics")
+        assert caldav.form is not None and feed.form is not None
+        for url in (radicale.url, "http://localhost:5432/", "http://10.1.2.3/dav", "http://169.254.169.254/latest",
+                    "https://[::1]/cal", "http://[::ffff:127.0.0.1]/x"):
+            [reply] = await connector.submit("dana", caldav.form.id, {"url": url, "username": USER,
+                                                                       "password": PASSWORD})
+            assert reply.form is not None and "private network" in reply.form.fields[0].error, url
+            [reply] = await connector.submit("dana", feed.form.id, {"url": url.replace("http", "webcal", 1)})
+            assert reply.form is not None and "private network" in reply.form.fields[0].error, url
+        [unknown] = await connector.submit("dana", feed.form.id, {"url": "https://no-such-host.invalid/x.ics"})
+        assert unknown.form is not None and "could not find the server" in unknown.form.fields[0].error
+        assert world.storage.calendars.accounts_for_person("dana") == []
+        # allowed by configuration: the loopback Radicale connects
+        allowed = CalDAVConnector(world.service, allow_private_hosts=True)
+        [picker] = await allowed.submit("dana", caldav.form.id, {"url": radicale.url, "username": USER,
+                                                                 "password": PASSWORD})
+        assert picker.form is not None and picker.form.id.startswith("connect:pick:")
+    finally:
+        await world.service.aclose()
         world.storage.close()
