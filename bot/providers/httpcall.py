@@ -1,4 +1,6 @@
-"""One HTTP call with a timeout, a size cap and bounded retries: what the CalDAV and ICS-feed providers share.
+"""One HTTP call with a timeout, a size cap and bounded retries (``request``, used by the ICS-feed provider), and
+the policy (``HttpPolicy``, ``retry_after_seconds``) that the CalDAV provider applies to the caldav library's
+requests, and the Google and Graph clients share.
 
 * 401 (or whatever ``unauthorized`` lists) -> ``NeedsReconnect`` at once: retrying dead credentials only locks
   accounts.

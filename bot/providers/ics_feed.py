@@ -18,9 +18,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
-from bot.providers.caldav import remote_events
 from bot.providers.httpcall import HttpPolicy, request
 from bot.providers.ics import DEFAULT_MAX_INSTANCES, IcsError, parse_ics
+from bot.providers.ics_events import remote_events
 from bot.scheduling.intervals import Interval
 from bot.scheduling.model import BusyEvent
 from bot.scheduling.ports import (

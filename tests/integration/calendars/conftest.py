@@ -2,23 +2,29 @@
 
 ``radicale`` gives its URL and credentials; ``dav`` makes calendars and writes raw iCalendar into them the way
 another client (the coach's phone) would, so the code under test only ever sees what a real server returns.
+``faulty`` is a loopback proxy in front of that Radicale which passes everything through unless told to answer
+some requests itself (429, 5xx, a stall, an unreadable answer) for the faults Radicale cannot produce.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import aiohttp
 import pytest
+from aiohttp import web
+from multidict import CIMultiDict
 
 USER = "coach@example.com"
 PASSWORD = "app-specific-secret"
@@ -37,6 +43,7 @@ class RadicaleServer:
     url: str
     process: subprocess.Popen[bytes]
     folder: Path
+    log: IO[bytes] | None = None
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -46,6 +53,8 @@ class RadicaleServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)
+        if self.log is not None:
+            self.log.close()
 
 
 def start_radicale(folder: Path) -> RadicaleServer:
@@ -79,6 +88,7 @@ def start_radicale(folder: Path) -> RadicaleServer:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
+            log.close()
             raise RuntimeError(f"radicale exited: {(folder / 'radicale.log').read_text()[-2000:]}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
@@ -87,8 +97,9 @@ def start_radicale(folder: Path) -> RadicaleServer:
             time.sleep(0.05)
     else:
         process.kill()
+        log.close()
         raise RuntimeError("radicale did not start")
-    return RadicaleServer(f"http://127.0.0.1:{port}/", process, folder)
+    return RadicaleServer(f"http://127.0.0.1:{port}/", process, folder, log)
 
 
 @pytest.fixture(scope="session")
@@ -145,3 +156,100 @@ async def dav(radicale: RadicaleServer) -> AsyncIterator[Dav]:
     async with aiohttp.ClientSession() as session:
         yield Dav(radicale.url, session)
     await asyncio.sleep(0)
+
+
+# --- a fault-injecting proxy in front of Radicale ------------------------------------------------------------
+
+
+@dataclass
+class Fault:
+    """Answer (or delay, or alter) the next ``times`` requests with ``method`` whose body contains ``when``."""
+
+    method: str
+    when: bytes = b""
+    times: int = 1
+    status: int | None = None  # answer with this instead of asking Radicale
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    delay: float = 0.0  # seconds before answering (or forwarding)
+    rewrite: Callable[[bytes], bytes] | None = None  # change the request body before forwarding it
+    chunked: bool = False  # forward Radicale's answer without a Content-Length
+
+
+@dataclass
+class Seen:
+    method: str
+    path: str
+    headers: Mapping[str, str]  # any case
+    body: bytes
+    at: float
+    faulted: bool
+
+
+_HOP = frozenset({"host", "content-length", "transfer-encoding", "connection", "keep-alive", "content-encoding"})
+
+
+class FaultyProxy:
+    def __init__(self, upstream: str, session: aiohttp.ClientSession) -> None:
+        self.upstream = upstream.rstrip("/")
+        self.session = session
+        self.faults: list[Fault] = []
+        self.seen: list[Seen] = []
+        self.url = ""
+
+    def add(self, fault: Fault) -> Fault:
+        self.faults.append(fault)
+        return fault
+
+    def requests(self, method: str, when: bytes = b"") -> list[Seen]:
+        return [s for s in self.seen if s.method == method and when in s.body]
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        fault = next((f for f in self.faults if f.times > 0 and f.method == request.method and f.when in body), None)
+        headers = CIMultiDict(request.headers)
+        self.seen.append(Seen(request.method, request.path_qs, headers, body, time.monotonic(), fault is not None))
+        if fault is not None:
+            fault.times -= 1
+            if fault.delay:
+                await asyncio.sleep(fault.delay)
+            if fault.status is not None:
+                return web.Response(status=fault.status, headers=fault.headers, body=fault.body)
+            if fault.rewrite is not None:
+                body = fault.rewrite(body)
+        forwarded = {k: v for k, v in request.headers.items() if k.lower() not in _HOP}
+        async with self.session.request(
+            request.method, self.upstream + request.path_qs, headers=forwarded, data=body, allow_redirects=False
+        ) as upstream:
+            answer = await upstream.read()
+            out = {k: v for k, v in upstream.headers.items() if k.lower() not in _HOP}
+        if fault is not None and fault.chunked:
+            streamed = web.StreamResponse(status=upstream.status, headers=out)
+            streamed.enable_chunked_encoding()
+            await streamed.prepare(request)
+            await streamed.write(answer)
+            await streamed.write_eof()
+            return streamed
+        return web.Response(status=upstream.status, headers=out, body=answer)
+
+
+def without_calendar_data(body: bytes) -> bytes:
+    """A calendar-query that asks for ETags only: the client then has to fetch the data itself."""
+    return re.sub(rb"<[A-Za-z0-9]*:?calendar-data[^>]*/>", b"", body)
+
+
+@pytest.fixture
+async def faulty(radicale: RadicaleServer) -> AsyncIterator[FaultyProxy]:
+    async with aiohttp.ClientSession() as session:
+        proxy = FaultyProxy(radicale.url, session)
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", proxy.handle)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        proxy.url = f"http://127.0.0.1:{runner.addresses[0][1]}/"
+        try:
+            yield proxy
+        finally:
+            await runner.cleanup()

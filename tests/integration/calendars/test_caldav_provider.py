@@ -1,4 +1,6 @@
-"""CalDAVProvider against a real Radicale: discovery, busy, sync-collection, conditional writes, faults."""
+"""CalDAVProvider against a real Radicale: discovery, busy, sync-collection, conditional writes, faults.
+
+The faults Radicale cannot produce (429, 5xx, stalls, unreadable answers) are in test_caldav_faults.py."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from bot.providers.caldav import CalDAVProvider
 from bot.providers.httpcall import HttpPolicy
 from bot.scheduling.intervals import Interval
 from bot.scheduling.ports import EventDraft, NeedsReconnect, ProviderError, SyncTokenInvalid, WriteConflict
-from tests.integration.calendars.conftest import PASSWORD, USER, Dav, RadicaleServer, start_radicale
+from tests.integration.calendars.conftest import PASSWORD, USER, Dav, FaultyProxy, RadicaleServer, start_radicale
 
 FAST = HttpPolicy(timeout=5, attempts=2, backoff=0.01)
 MARCH = Interval(datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 24, tzinfo=UTC))
@@ -60,7 +62,13 @@ ACCEPTED = cal(
 
 
 def provider(server: RadicaleServer, *, password: str = PASSWORD, tz: str = "Europe/Berlin") -> CalDAVProvider:
-    return CalDAVProvider(server.url, username=USER, password=password, default_tz=tz, policy=FAST)
+    return provider_at(server.url, password=password, tz=tz)
+
+
+def provider_at(
+    url: str, *, password: str = PASSWORD, tz: str = "Europe/Berlin", policy: HttpPolicy = FAST
+) -> CalDAVProvider:
+    return CalDAVProvider(url, username=USER, password=password, default_tz=tz, policy=policy)
 
 
 def draft(booking_id: str, start: str, minutes: int = 30) -> EventDraft:
@@ -182,3 +190,55 @@ async def test_a_stopped_server_is_an_error_never_no_events(tmp_path, dav: Dav) 
                 await p.busy([url], MARCH)
     finally:
         server.stop()
+
+
+async def test_a_second_create_is_refused_by_the_server_and_never_overwrites(
+    radicale: RadicaleServer, dav: Dav, faulty: FaultyProxy
+) -> None:
+    url = await dav.make_calendar()
+    via = url.replace(radicale.url, faulty.url)
+    async with provider_at(faulty.url) as p:
+        first = await p.create_event(via, draft("bk5", "2026-03-10 09:00"))
+        # a retry of the same booking, even one that says something else, finds the first event and leaves it be
+        again = await p.create_event(via, draft("bk5", "2026-03-12 15:00"))
+        assert again.external_id == first.external_id and again.etag == first.etag
+        puts = faulty.requests("PUT")
+        assert [s.headers.get("If-None-Match") for s in puts] == ["*", "*"]
+        assert [s.headers.get("If-Match") for s in puts] == [None, None]
+        assert [s.method for s in faulty.seen[-2:]] == ["PUT", "GET"]  # the refused PUT, then reading what is there
+    status, text, etag = await dav.get(first.external_id.replace(faulty.url, radicale.url))
+    assert status == 200 and "DTSTART:20260310T090000Z" in text and etag == first.etag
+    # someone else's event where the booking's event belongs: refused, and left alone
+    name = "schedbot-bk6"
+    other = await dav.put(url, name, TENTATIVE)
+    async with provider(radicale) as p:
+        with pytest.raises(ProviderError, match="already has another event"):
+            await p.create_event(url, draft("bk6", "2026-03-10 09:00"))
+    assert (await dav.get(f"{url}{name}.ics"))[2] == other
+
+
+async def test_an_update_with_a_stale_etag_is_refused_and_changes_nothing(
+    radicale: RadicaleServer, dav: Dav, faulty: FaultyProxy
+) -> None:
+    url = await dav.make_calendar()
+    via = url.replace(radicale.url, faulty.url)
+    async with provider_at(faulty.url) as p:
+        created = await p.create_event(via, draft("bk7", "2026-03-10 09:00"))
+        resource = created.external_id.replace(faulty.url, radicale.url)
+        _, text, _ = await dav.get(resource)
+        edited = await dav.put(url, "schedbot-bk7", text.replace("Coaching session", "Coaching (coach's own notes)"))
+        with pytest.raises(WriteConflict):
+            await p.update_event(via, created.external_id, draft("bk7", "2026-03-10 12:00"), etag=created.etag)
+        assert faulty.requests("PUT")[-1].headers.get("If-Match") == created.etag
+        status, text, etag = await dav.get(resource)
+        assert status == 200 and etag == edited and "coach's own notes" in text and "T120000Z" not in text
+        # the refetch the calendar service does after a conflict: the current etag, and then the update goes in
+        current = await p.get_event(via, created.external_id)
+        assert current is not None and current.etag == edited and current.booking_id == "bk7"
+        moved = await p.update_event(via, created.external_id, draft("bk7", "2026-03-10 12:00"), etag=current.etag)
+        assert faulty.requests("PUT")[-1].headers.get("If-Match") == edited
+        # deleting with a stale etag is refused too
+        with pytest.raises(WriteConflict):
+            await p.delete_event(via, created.external_id, etag=edited)
+        await p.delete_event(via, created.external_id, etag=moved.etag)
+    assert (await dav.get(resource))[0] == 404

@@ -7,15 +7,9 @@ from datetime import UTC, datetime, timedelta
 import icalendar
 import pytest
 
-from bot.providers.caldav import (
-    BOOKING_PROPERTY,
-    CalDAVProvider,
-    _canon,
-    _resource,
-    booking_event_ics,
-    booking_uid,
-    remote_events,
-)
+from bot.providers.caldav import CalDAVProvider, _resource, booking_event_ics, booking_uid
+from bot.providers.ics_events import BOOKING_PROPERTY, remote_events
+from bot.providers.ics_events import canonical_url as _canon
 from bot.scheduling.intervals import Interval
 from bot.scheduling.ports import EventDraft, ProviderError
 
