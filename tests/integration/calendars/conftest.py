@@ -3,7 +3,8 @@
 ``radicale`` gives its URL and credentials; ``dav`` makes calendars and writes raw iCalendar into them the way
 another client (the coach's phone) would, so the code under test only ever sees what a real server returns.
 ``faulty`` is a loopback proxy in front of that Radicale which passes everything through unless told to answer
-some requests itself (429, 5xx, a stall, an unreadable answer) for the faults Radicale cannot produce.
+some requests itself (429, 5xx, a stall, an unreadable answer), change Radicale's answer (``SyncPages``: a
+sync-collection answer cut into RFC 6578 pages) or cut it off mid-transfer, for the faults Radicale cannot produce.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Literal
 
 import aiohttp
 import pytest
 from aiohttp import web
+from lxml import etree
 from multidict import CIMultiDict
 
 USER = "coach@example.com"
@@ -174,6 +176,10 @@ class Fault:
     delay: float = 0.0  # seconds before answering (or forwarding)
     rewrite: Callable[[bytes], bytes] | None = None  # change the request body before forwarding it
     chunked: bool = False  # forward Radicale's answer without a Content-Length
+    answer: Callable[[Seen, bytes], bytes] | None = None  # change Radicale's answer (given the client's request)
+    # Send Radicale's answer only up to the end of its first <response> (or half of it), then close the
+    # connection: announced with its full Content-Length ("length"), or chunked without the last chunk ("chunked").
+    cut: Literal["length", "chunked"] | None = None
 
 
 @dataclass
@@ -208,7 +214,8 @@ class FaultyProxy:
         body = await request.read()
         fault = next((f for f in self.faults if f.times > 0 and f.method == request.method and f.when in body), None)
         headers = CIMultiDict(request.headers)
-        self.seen.append(Seen(request.method, request.path_qs, headers, body, time.monotonic(), fault is not None))
+        seen = Seen(request.method, request.path_qs, headers, body, time.monotonic(), fault is not None)
+        self.seen.append(seen)
         if fault is not None:
             fault.times -= 1
             if fault.delay:
@@ -223,6 +230,10 @@ class FaultyProxy:
         ) as upstream:
             answer = await upstream.read()
             out = {k: v for k, v in upstream.headers.items() if k.lower() not in _HOP}
+        if fault is not None and fault.answer is not None:
+            answer = fault.answer(seen, answer)
+        if fault is not None and fault.cut is not None:
+            return await _cut_short(request, upstream.status, out, answer, chunked=fault.cut == "chunked")
         if fault is not None and fault.chunked:
             streamed = web.StreamResponse(status=upstream.status, headers=out)
             streamed.enable_chunked_encoding()
@@ -231,6 +242,105 @@ class FaultyProxy:
             await streamed.write_eof()
             return streamed
         return web.Response(status=upstream.status, headers=out, body=answer)
+
+
+async def _cut_short(
+    request: web.Request, status: int, headers: Mapping[str, str], answer: bytes, *, chunked: bool
+) -> web.StreamResponse:
+    """Start the answer, send it up to the end of its first <response> (half of it if it has none), hang up."""
+    first = re.search(rb"</(?:[A-Za-z0-9]+:)?response>", answer)
+    keep = first.end() if first is not None and first.end() < len(answer) else len(answer) // 2
+    streamed = web.StreamResponse(status=status, headers=headers)
+    if chunked:
+        streamed.enable_chunked_encoding()
+    else:
+        streamed.content_length = len(answer)  # the whole answer announced ...
+    await streamed.prepare(request)
+    await streamed.write(answer[:keep])  # ... part of it sent
+    assert request.transport is not None
+    request.transport.close()  # sends what was written, then closes: no more bytes, no last chunk
+    return streamed
+
+
+_SYNC_TOKEN = re.compile(rb"<(?:[A-Za-z0-9]+:)?sync-token(?:\s[^>]*)?(?:/>|>([^<]*)</)")
+
+
+def sync_token_in(body: bytes) -> str:
+    """The sync-token of a sync-collection request or answer ("" when empty)."""
+    found = _SYNC_TOKEN.search(body)
+    assert found is not None, body[:300]
+    return (found.group(1) or b"").decode().strip()
+
+
+@dataclass
+class SyncPage:
+    """One sync-collection answer as the proxy sent it."""
+
+    asked: str  # the token in the request, as the client sent it
+    changes: list[str]  # the hrefs of its responses (changed or removed members), the 507 marker left out
+    truncated: bool
+    token: str  # the token in the answer
+
+
+class SyncPages:
+    """A server that truncates sync-collection answers to ``page_size`` changes (RFC 6578 section 3.6).
+
+    ``faulty.add(pages.fault())``: the next sync-collection REPORT gets Radicale's answer cut to its first
+    ``page_size`` responses, plus a ``507 Insufficient Storage`` response for the collection (the request-URI),
+    with a checkpoint token of ours in place of Radicale's.  A REPORT from a checkpoint goes to Radicale with the
+    token the checkpoint stands for, and the proxy drops from its answer the responses the earlier pages held
+    already (the same response again, byte for byte): the next page, truncated again while more than
+    ``page_size`` remain, else the rest with Radicale's own token.  So following the checkpoints yields every
+    change exactly once, and only following them does.  ``progress=False``: the truncated page carries the
+    token the client sent (a server that cannot say where it stopped), and there are no further pages.
+    """
+
+    CHECKPOINT = "http://faulty.test/ns/sync/checkpoint-"
+
+    def __init__(self, page_size: int, *, progress: bool = True) -> None:
+        self.page_size = page_size
+        self.progress = progress
+        self.pages: list[SyncPage] = []
+        self._checkpoints: dict[str, tuple[str, frozenset[bytes]]] = {}  # ours -> (Radicale's, responses sent)
+        self._fault = Fault("REPORT", b"sync-collection", rewrite=self._request, answer=self._answer)
+
+    def fault(self) -> Fault:
+        return self._fault
+
+    def _request(self, body: bytes) -> bytes:
+        asked = sync_token_in(body)
+        if asked in self._checkpoints:
+            body = body.replace(asked.encode(), self._checkpoints[asked][0].encode(), 1)
+        return body
+
+    def _answer(self, seen: Seen, answer: bytes) -> bytes:
+        asked = sync_token_in(seen.body)
+        radicale_token, sent = self._checkpoints.get(asked, (asked, frozenset()))
+        root = etree.fromstring(answer)
+        token = root.find("{DAV:}sync-token")
+        assert token is not None and root.tag == "{DAV:}multistatus", answer[:300]
+        responses = [(r, etree.tostring(r, with_tail=False)) for r in root.findall("{DAV:}response")]
+        for response, _ in responses:
+            root.remove(response)
+        fresh = [(r, text) for r, text in responses if text not in sent]
+        page, truncated = fresh[: self.page_size], len(fresh) > self.page_size
+        for response, _ in page:
+            root.append(response)
+        if truncated:
+            marker = etree.SubElement(root, "{DAV:}response")
+            etree.SubElement(marker, "{DAV:}href").text = seen.path.split("?", 1)[0]
+            etree.SubElement(marker, "{DAV:}status").text = "HTTP/1.1 507 Insufficient Storage"
+            if self.progress:
+                checkpoint = f"{self.CHECKPOINT}{len(self._checkpoints) + 1}"
+                said = sent | {text for _, text in page}
+                self._checkpoints[checkpoint] = (radicale_token, said)
+                token.text = checkpoint
+                self._fault.times += 1  # the REPORT from this checkpoint comes here too
+            else:
+                token.text = asked
+        hrefs = [str(r.findtext("{DAV:}href")) for r, _ in page]
+        self.pages.append(SyncPage(asked, hrefs, truncated, str(token.text)))
+        return bytes(etree.tostring(root, xml_declaration=True, encoding="utf-8"))
 
 
 def without_calendar_data(body: bytes) -> bytes:
