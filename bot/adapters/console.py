@@ -50,23 +50,37 @@ def form_header(form: Form) -> str:
 
 
 def field_prompt(field: Field) -> str:
-    """``Monday [09:00-17:00]: `` with the field's error or hint on the line before when there is one."""
+    """``Monday [09:00-17:00]: `` with the field's error or hint on the line before when there is one.  A field with
+    options lists them numbered, and the current value is shown as those numbers."""
     before = ""
     if field.error:
         before = f"  ! {field.error}\n"
     elif field.hint:
         before = f"  ({field.hint})\n"
-    options = ""
-    if field.options:
-        options = " {" + ", ".join(o.value for o in field.options) + "}"
-    return f"{before}{field.label}{options} [{field.value}]: "
+    if not field.options:
+        return f"{before}{field.label} [{field.value}]: "
+    listed = "".join(f"    {n}. {o.label}\n" for n, o in enumerate(field.options, 1))
+    numbers = {o.value: str(n) for n, o in enumerate(field.options, 1)}
+    current = ",".join(numbers.get(v, v) for v in field.value.split(",") if v)
+    many = " (numbers, comma-separated)" if field.kind == "multiselect" else " (a number)"
+    return f"{before}{field.label}{many}\n{listed}[{current}]: "
 
 
 def field_answer(field: Field, typed: str) -> str:
-    """Enter keeps the current value; a lone '-' clears it."""
+    """Enter keeps the current value; a lone '-' clears it.  For a field with options, numbers or labels are
+    turned into the options' values (anything else is passed on for the handler to refuse)."""
     typed = typed.strip()
     if not typed:
         return field.value
     if typed == "-":
         return ""
-    return typed
+    if not field.options:
+        return typed
+    by_label = {o.label.casefold(): o.value for o in field.options}
+    picked: list[str] = []
+    for token in (t.strip() for t in typed.split(",")):
+        if token.isdigit() and 1 <= int(token) <= len(field.options):
+            picked.append(field.options[int(token) - 1].value)
+        elif token:
+            picked.append(by_label.get(token.casefold(), token))
+    return ",".join(picked)

@@ -156,10 +156,7 @@ class Conversation:
             case "set_buffer":
                 return await self.coach.set_buffers(asker, parsed)
             case "connect":
-                provider = parsed.provider
-                if provider is None and re.search(r"\b(ics|ical|icalendar|webcal|feed)\b", text, re.IGNORECASE):
-                    provider = "ics"
-                return await self._connect(asker, provider)
+                return await self._connect(asker, parsed.provider)
             case "poll":
                 return await self._poll(asker, parsed, text)
             case "help":
@@ -777,9 +774,16 @@ class Conversation:
     async def _connect(self, asker: Asker, provider: str | None) -> list[Reply]:
         if self.connector is None:
             return self._no_connector()
+        available = getattr(self.connector, "available", None)  # what this server can connect, when it says
+        offered = {k: v for k, v in PROVIDER_LABELS.items() if available is None or k in available}
         if not provider:
-            choices = tuple(Choice(label, "connect.start", key) for key, label in PROVIDER_LABELS.items())
+            choices = tuple(Choice(label, "connect.start", key) for key, label in offered.items())
             return [Reply("Which calendar do you want to connect?", choices=choices, private=True)]
+        if provider in PROVIDER_LABELS and provider not in offered:
+            return [Reply(
+                f"{PROVIDER_LABELS[provider]} is not set up on this server; you can connect: "
+                f"{', '.join(offered.values())}.", private=True,
+            )]
         # "calendars" (what is connected) and "pick:<account id>" (choose its calendars again) are the connector's too
         if provider not in PROVIDER_LABELS and provider != "calendars" and not provider.startswith("pick:"):
             return [Reply(f"I can't connect {provider}; pick one of: {', '.join(PROVIDER_LABELS.values())}.")]

@@ -20,7 +20,7 @@ CONNECT = _rx(r"connect", r"link", r"hook up", r"integrate", r"sync(?:hroni[sz]e
               r"sincroniz\w*", r"synchronisier\w*", r"synchronis\w*")
 CALENDARISH = _rx(r"calendars?", r"google", r"gmail", r"gcal", r"outlook", r"office ?365", r"o365", r"exchange",
                   r"microsoft", r"icloud", r"apple", r"caldav", r"fastmail", r"nextcloud", r"calendario",
-                  r"kalender", r"calendrier", r"calendário")
+                  r"kalender", r"calendrier", r"calendário", r"ics", r"ical", r"icalendar", r"webcal", r"feed")
 PROVIDERS = [
     ("microsoft", _rx(r"outlook", r"office ?365", r"o365", r"exchange", r"microsoft", r"hotmail", r"live\.com",
                       r"ms ?365", r"teams calendar")),
@@ -28,6 +28,8 @@ PROVIDERS = [
     ("icloud", _rx(r"icloud", r"apple", r"i ?cloud", r"mac calendar", r"iphone calendar")),
     ("caldav", _rx(r"caldav", r"cal dav", r"fastmail", r"nextcloud", r"owncloud", r"radicale", r"baikal",
                    r"zimbra", r"posteo")),
+    # a calendar's secret iCal address (read-only): "connect my ics feed", "connect a webcal link"
+    ("ics", _rx(r"ics", r"ical", r"icalendar", r"webcal", r"(?:calendar |ical |ics )?feed", r"subscription link")),
 ]
 BUFFER = _rx(r"buffers?", r"padding", r"cushion", r"breathing room", r"gap between", r"breaks? between",
              r"\d+ ?(?:minutes?|mins?|m|min) (?:before and after|after and before|on either side|either side|"

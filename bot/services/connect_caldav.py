@@ -193,10 +193,15 @@ class ConnectorRouter:
         for key in keys:
             self.routes[key.lower()] = connector
 
+    @property
+    def available(self) -> frozenset[str]:
+        """The provider names that can be connected on this server (Google and Microsoft only when configured)."""
+        return frozenset(k for k in self.routes if "-" not in k and k not in ("pick", "calendars"))
+
     async def start(self, person_id: str, provider: str) -> list[Reply]:
         connector = self.routes.get(provider.strip().split(":", 1)[0].lower())
         if connector is None:
-            names = ", ".join(sorted(k for k in self.routes if "-" not in k and k not in ("pick", "calendars")))
+            names = ", ".join(sorted(self.available))
             return [Reply(f"I cannot connect {provider!r} calendars here; I can connect: {names}.")]
         result: list[Reply] = await connector.start(person_id, provider)
         return result

@@ -10,7 +10,7 @@ from bot.adapters.console import field_answer, field_prompt, render_replies
 from bot.handlers.coach import parse_day_ranges
 from bot.handlers.format import hours_summary, range_label, slot_label, window_label
 from bot.handlers.people import find_names
-from bot.handlers.replies import Choice, Field, Form, Reply
+from bot.handlers.replies import Choice, Field, FieldOption, Form, Reply
 from bot.scheduling.model import ClockRange, WeeklyHours
 
 
@@ -118,3 +118,19 @@ def test_console_form_prompts() -> None:
     assert field_answer(field, "") == "09:00-17:00"
     assert field_answer(field, " - ") == ""
     assert field_answer(field, "10-12") == "10-12"
+
+
+def test_console_fields_with_options_are_numbered_and_answered_by_number_or_label() -> None:
+    busy = Field("busy", "Which calendars count as busy?", kind="multiselect", value="id-w,id-h",
+                 options=(FieldOption("id-w", "Work"), FieldOption("id-p", "Private"), FieldOption("id-h", "Home")))
+    assert field_prompt(busy) == (
+        "Which calendars count as busy? (numbers, comma-separated)\n    1. Work\n    2. Private\n    3. Home\n[1,3]: "
+    )
+    assert field_answer(busy, "") == "id-w,id-h"
+    assert field_answer(busy, "2, 3") == "id-p,id-h"
+    assert field_answer(busy, "home,1") == "id-h,id-w"
+    assert field_answer(busy, "9") == "9"  # not an option: passed on, the handler says so
+    push = Field("push", "Which calendar receives new bookings?", kind="select", value="none",
+                 options=(FieldOption("id-w", "Work"), FieldOption("none", "None")))
+    assert field_prompt(push).endswith("(a number)\n    1. Work\n    2. None\n[2]: ")
+    assert field_answer(push, "1") == "id-w"

@@ -108,7 +108,9 @@ def test_buffers(text: str, before: int | None, after: int | None) -> None:
     ("text", "provider"),
     [("connect Google calendar", "google"), ("connect my Outlook calendar", "microsoft"),
      ("link my Office 365 calendar", "microsoft"), ("connect Exchange", "microsoft"),
-     ("connect my iCloud calendar", "icloud"), ("connect a CalDAV calendar", "caldav")],
+     ("connect my iCloud calendar", "icloud"), ("connect a CalDAV calendar", "caldav"),
+     ("connect my ics feed", "ics"), ("connect my calendar feed", "ics"), ("connect webcal", "ics"),
+     ("connect an iCal link", "ics")],
 )
 def test_providers(text: str, provider: str) -> None:
     out = parse(text)
