@@ -279,6 +279,16 @@ def _parse_query_time(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _conflict() -> web.Response:
+    """Graph's 412 for an If-Match that no longer matches."""
+    return _graph_error(
+        412,
+        "ErrorIrresolvableConflict",
+        "The send or update operation could not be performed because the change key passed "
+        "in the request does not match the current change key for the item.",
+    )
+
+
 def _graph_error(status: int, code: str, message: str) -> web.Response:
     return web.json_response({"error": {"code": code, "message": message}}, status=status)
 
@@ -1209,12 +1219,7 @@ class FakeGraph:
         if request.method == "GET":
             return web.json_response(self._public(cal, event, request))
         if if_match and if_match != event["@odata.etag"]:
-            return _graph_error(
-                412,
-                "ErrorIrresolvableConflict",
-                "The send or update operation could not be performed because the change key passed "
-                "in the request does not match the current change key for the item.",
-            )
+            return _conflict()
         if request.method == "PATCH":
             body = await request.json()
             for key in ("subject", "body", "showAs", "attendees", "location", "isCancelled"):
@@ -1239,12 +1244,7 @@ class FakeGraph:
             return web.json_response(self._public(cal, instance, request))
         if_match = request.headers.get("If-Match")
         if if_match and if_match != instance.get("@odata.etag"):
-            return _graph_error(
-                412,
-                "ErrorIrresolvableConflict",
-                "The send or update operation could not be performed because the change key passed "
-                "in the request does not match the current change key for the item.",
-            )
+            return _conflict()
         if request.method == "PATCH":
             body = await request.json()
             changed = dict(instance)

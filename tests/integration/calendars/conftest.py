@@ -20,7 +20,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, Any, Literal
 
 import aiohttp
 import pytest
@@ -363,3 +363,16 @@ async def faulty(radicale: RadicaleServer) -> AsyncIterator[FaultyProxy]:
             yield proxy
         finally:
             await runner.cleanup()
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[Any]:
+    """``test_calendar_service.World``: SQLite storage with Dana and Ann, and a CalendarService over it."""
+    from tests.integration.calendars.test_calendar_service import World
+
+    w = World(tmp_path)
+    try:
+        yield w
+    finally:
+        await w.service.aclose()
+        w.storage.close()

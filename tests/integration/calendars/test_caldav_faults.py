@@ -5,9 +5,7 @@ requests itself (429, 5xx, a stall, 403, an oversized or unreadable answer), tru
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Literal
 
 import aiohttp
@@ -218,14 +216,6 @@ def stored_token(world: World, calendar_id: str) -> str | None:
     return calendar.sync_token
 
 
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    w = World(tmp_path)
-    try:
-        yield w
-    finally:
-        await w.service.aclose()
-        w.storage.close()
 
 
 async def test_a_truncated_sync_is_followed_from_each_checkpoint_to_the_end(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -76,14 +75,6 @@ class World:
         return self.storage.bookings.insert_if_free(booking, now=NOW)
 
 
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    w = World(tmp_path)
-    try:
-        yield w
-    finally:
-        await w.service.aclose()
-        w.storage.close()
 
 
 async def test_busy_over_the_pulled_calendars_and_the_cache(world: World, radicale: RadicaleServer, dav: Dav) -> None:

@@ -1,9 +1,10 @@
 """The slot search's fast paths against the plain computations they stand in for.
 
 Each fast path (midnights from one offset lookup a day, hours expanded from that table, one-pass merge and
-widening, bisection in a short-vs-long intersection, explanations counted for the whole rest of the window,
-start times and dates read from the table) is checked against the straightforward version, with DST days in
-both hemispheres, 30-minute shifts, clock changes at midnight and a skipped day.
+widening, bisection in a short-vs-long intersection, a three-way split in one pass, explanations counted for
+the whole rest of the window, start times and dates read from the table in runs, events picked by comparing
+their flags with a bound, times counted from SEARCH_EPOCH) is checked against the straightforward version, with
+DST days in both hemispheres, 30-minute shifts, clock changes at midnight and a skipped day.
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ from hypothesis import strategies as st
 
 from bot.scheduling import search
 from bot.scheduling.intervals import (
+    SEARCH_EPOCH,
     Interval,
     intersect_spans,
     merge_sorted_spans,
     merge_spans,
     merge_widen_sorted,
+    split_spans,
+    subtract_spans,
 )
 from bot.scheduling.localtime import (
     DayClock,
@@ -36,6 +40,7 @@ from bot.scheduling.localtime import (
     local_epoch,
 )
 from bot.scheduling.model import BusyEvent, ClockRange, Participant, SlotRequest, WeeklyHours
+from bot.scheduling.search import find_slots, free_spans
 
 Span = tuple[int, int]
 
@@ -78,16 +83,19 @@ def window(zone: str, day: date, *, before: int = 3, after: int = 4, shift: int 
 
 @pytest.mark.parametrize(("zone", "day"), CHANGES)
 @pytest.mark.parametrize("shift", [0, 1, 3600 * 5 + 17, -3600 * 7])
-def test_local_days_matches_local_epoch_around_clock_changes(zone: str, day: date, shift: int) -> None:
+@pytest.mark.parametrize("base", [0, SEARCH_EPOCH])
+def test_local_days_matches_local_epoch_around_clock_changes(zone: str, day: date, shift: int, base: int) -> None:
     tz = ZoneInfo(zone)
     for before, after in ((3, 4), (0, 1), (1, 0), (40, 40)):
         bounds = window(zone, day, before=before, after=after, shift=shift)
         if bounds[1] <= bounds[0]:
             continue
-        days = local_days(tz, bounds)
+        days = local_days(tz, (bounds[0] - base, bounds[1] - base), base)
         expected = list(local_dates(bounds, tz))
         assert days.dates == expected
-        assert days.midnights == [local_epoch(d, 0, tz) for d in [*expected, expected[-1] + timedelta(days=1)]]
+        assert days.base == base
+        midnights = [local_epoch(d, 0, tz) - base for d in [*expected, expected[-1] + timedelta(days=1)]]
+        assert days.midnights == midnights
 
 
 def test_local_days_new_york_spring_forward_table() -> None:
@@ -162,6 +170,12 @@ def test_expand_hours_on_matches_day_by_day(
     if not crosses:  # then no span runs across a local midnight
         midnights = local_days(tz, bounds).midnights
         assert not any(a < m < b for a, b in spans for m in midnights)
+    # The same from SEARCH_EPOCH: every number shifted, nothing else.
+    near = (bounds[0] - SEARCH_EPOCH, bounds[1] - SEARCH_EPOCH)
+    assert expand_hours_on(hours, local_days(tz, near, SEARCH_EPOCH), near) == (
+        [(a - SEARCH_EPOCH, b - SEARCH_EPOCH) for a, b in spans],
+        crosses,
+    )
 
 
 def test_expand_hours_on_says_when_hours_join_across_midnight() -> None:
@@ -237,6 +251,137 @@ def test_intersect_sparse_keeps_a_long_span_for_the_next_short_one() -> None:
     assert intersect_spans(many, [(0, 4), (50, 60)]) == [(0, 1), (3, 4), (50, 60)]
 
 
+# --- split_spans: three ways in one pass ------------------------------------------------------------------
+
+
+@given(base=merged_lists, outer=merged_lists, inner=merged_lists, nested=st.booleans())
+def test_split_spans_matches_intersect_and_subtract(
+    base: list[Span], outer: list[Span], inner: list[Span], nested: bool
+) -> None:
+    if nested:  # as the search calls it: busy time inside blocked time
+        inner = intersect_spans(inner, outer)
+    taken = intersect_spans(base, outer)
+    assert split_spans(base, outer, inner) == (
+        subtract_spans(base, outer),
+        intersect_spans(taken, inner),
+        subtract_spans(taken, inner),
+    )
+
+
+@pytest.mark.parametrize(
+    ("base", "outer", "inner", "expected"),
+    [
+        ([], [(0, 5)], [(1, 2)], ([], [], [])),
+        ([(0, 10)], [], [(1, 2)], ([(0, 10)], [], [])),
+        ([(0, 10)], [(2, 8)], [], ([(0, 2), (8, 10)], [], [(2, 8)])),
+        # one span of outer (and of inner) over two spans of base
+        ([(0, 10), (20, 30)], [(5, 25)], [(8, 22)], ([(0, 5), (25, 30)], [(8, 10), (20, 22)], [(5, 8), (22, 25)])),
+        # many spans of outer and inner before base starts are skipped
+        ([(100, 110)], [(i, i + 1) for i in range(0, 90, 3)] + [(105, 120)], [(i, i + 1) for i in range(0, 90, 5)],
+         ([(100, 105)], [], [(105, 110)])),
+    ],
+)
+def test_split_spans_cases(
+    base: list[Span], outer: list[Span], inner: list[Span], expected: tuple[list[Span], list[Span], list[Span]]
+) -> None:
+    assert split_spans(base, outer, inner) == expected
+
+
+# --- which events count: flags compared with a bound == flags masked -----------------------------------------
+
+
+@pytest.mark.parametrize("all_day_blocks", [True, False])
+@pytest.mark.parametrize("tentative_blocks", [True, False])
+def test_events_that_count_for_every_kind_of_event_and_setting(all_day_blocks: bool, tentative_blocks: bool) -> None:
+    day = date(2026, 3, 2)
+    events: list[BusyEvent] = []
+    counts: list[bool] = []
+    hour = 0
+    for transparency in ("opaque", "transparent"):
+        for all_day in (False, True):
+            for status in ("confirmed", "tentative", "cancelled"):
+                for kind in ("event", "booking"):
+                    for empty in (False, True):
+                        start = datetime(2026, 3, 2, tzinfo=UTC) + timedelta(minutes=20 * hour)
+                        end = start if empty else start + timedelta(minutes=10)
+                        hour += 1
+                        events.append(
+                            BusyEvent(
+                                Interval(start, end),
+                                transparency=transparency,  # type: ignore[arg-type]
+                                all_day=all_day,
+                                status=status,  # type: ignore[arg-type]
+                                kind=kind,  # type: ignore[arg-type]
+                            )
+                        )
+                        counts.append(
+                            not empty
+                            and status != "cancelled"
+                            and transparency == "opaque"
+                            and (all_day_blocks or not all_day)
+                            and (tentative_blocks or status != "tentative")
+                        )
+    p = Participant(
+        id="p",
+        timezone="UTC",
+        hours=WeeklyHours(ALL_DAY),
+        busy=tuple(events),
+        all_day_blocks=all_day_blocks,
+        tentative_blocks=tentative_blocks,
+    )
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    request = SlotRequest(
+        now=start, duration=timedelta(minutes=5), window=Interval(start, start + timedelta(days=1)), participants=(p,)
+    )
+    whole = (int(start.timestamp()), int(start.timestamp()) + 86400)
+    expected = subtract_spans([whole], merge_spans(e.span for e, c in zip(events, counts, strict=True) if c))
+    assert free_spans(p, request) == expected
+    assert sum(counts) == 2 * (1 + all_day_blocks) * (1 + tentative_blocks)  # both kinds, the rest as set
+
+
+def test_busy_events_carry_their_span_from_search_epoch() -> None:
+    event = BusyEvent(Interval(datetime(2026, 3, 8, 6, 59, 59, 500_000, tzinfo=UTC), datetime(2026, 3, 8, 8, tzinfo=UTC)))
+    assert event.span == (int(datetime(2026, 3, 8, 6, 59, 59, tzinfo=UTC).timestamp()), 1772956800)
+    assert event.search_span == (event.span[0] - SEARCH_EPOCH, event.span[1] - SEARCH_EPOCH)
+    assert SEARCH_EPOCH == int(datetime(2030, 1, 1, tzinfo=UTC).timestamp())
+
+
+# --- times far from SEARCH_EPOCH (numbers of more than one digit inside CPython) give the same answers ----
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Kolkata"])
+@pytest.mark.parametrize("years", [-56, 28, 56])  # 1970, 2054, 2082: the same calendar as 2026
+def test_a_search_far_from_search_epoch_is_the_same_search(zone: str, years: int) -> None:
+    def request(year: int) -> SlotRequest:
+        tz = ZoneInfo(zone)
+        first = datetime(year, 3, 2, tzinfo=tz)
+        busy = tuple(
+            BusyEvent(Interval(first + timedelta(hours=h), first + timedelta(hours=h, minutes=m)), kind=kind)  # type: ignore[arg-type]
+            for h, m, kind in ((9, 30, "event"), (13, 90, "booking"), (34, 45, "event"), (58, 600, "event"))
+        )
+        hours = WeeklyHours(tuple((ClockRange(540, 720), ClockRange(780, 1020)) for _ in range(7)))
+        who = Participant(
+            id="p", timezone=zone, hours=hours, busy=busy, buffer_before=timedelta(minutes=10), max_per_day=3
+        )
+        return SlotRequest(
+            now=first + timedelta(hours=1),
+            duration=timedelta(minutes=30),
+            window=Interval(first, first + timedelta(days=5)),
+            participants=(who,),
+            min_notice=timedelta(hours=2),
+            max_results=40,
+        )
+
+    near, far = find_slots(request(2026)), find_slots(request(2026 + years))
+    shift = datetime(2026 + years, 3, 2, tzinfo=UTC) - datetime(2026, 3, 2, tzinfo=UTC)
+    assert [(s.start + shift, s.end + shift, s.participants) for s in near.slots] == [
+        (s.start, s.end, s.participants) for s in far.slots
+    ]
+    assert len(near.slots) > 10
+    assert near.explain == far.explain
+    assert any("busy" in line for line in near.explain)
+
+
 # --- explanations: counted at once == counted day by day; fast formatting == datetime formatting ----------
 
 ALL_DAY = tuple((ClockRange(0, 1440),) for _ in range(7))
@@ -292,43 +437,84 @@ def test_explanations_counted_at_once_match_day_by_day(
         window=Interval(datetime.fromtimestamp(bounds[0], UTC), datetime.fromtimestamp(bounds[1], UTC)),
         participants=(p,),
     )
-    plan = search._plan(p, request, bounds, duration * 60)
+    near = (bounds[0] - SEARCH_EPOCH, bounds[1] - SEARCH_EPOCH)  # the search counts from SEARCH_EPOCH
+    plan = search._plan(p, request, near, duration * 60)
+    assert plan.busy == merge_spans((a - SEARCH_EPOCH, b - SEARCH_EPOCH) for a, b, _ in spans)
+    assert plan.hours == [(a - SEARCH_EPOCH, b - SEARCH_EPOCH) for a, b in expand_hours(p.hours, p.zone, bounds)]
     results = []
     for bulk in (True, False):
         lines = search._Lines(limit)
-        search._explain_person(plan, lines, bounds=bounds, duration=duration * 60, named=False, bulk=bulk)
+        search._explain_person(plan, lines, bounds=near, duration=duration * 60, named=False, bulk=bulk)
         results.append((lines.lines, lines.dropped))
     assert results[0] == results[1]
     everything = search._Lines(10_000)
-    search._explain_person(plan, everything, bounds=bounds, duration=duration * 60, named=False)
+    search._explain_person(plan, everything, bounds=near, duration=duration * 60, named=False)
     assert len(everything.lines) == len(results[0][0]) + results[0][1]  # the count is what wording all would give
     assert everything.lines[:limit] == results[0][0]
 
 
 @pytest.mark.parametrize(("zone", "day"), CHANGES)
-def test_fast_range_text_matches_datetime_formatting(zone: str, day: date) -> None:
+@pytest.mark.parametrize("base", [0, SEARCH_EPOCH])
+def test_fast_range_text_matches_datetime_formatting(zone: str, day: date, base: int) -> None:
     tz = ZoneInfo(zone)
-    days = local_days(tz, window(zone, day, before=2, after=2))
+    bounds = window(zone, day, before=2, after=2)
+    days = local_days(tz, (bounds[0] - base, bounds[1] - base), base)
     for i in range(len(days.dates)):
         lo, hi = days.midnights[i], days.midnights[i + 1]
         if lo == hi:
             continue
         for a, b in ((lo, hi), (lo, lo + 1), (lo + 3599, hi - 61), (lo + 34_200, lo + 36_000), (hi - 900, hi)):
             if lo <= a < b <= hi:
-                assert search._fmt_range_on((a, b), days, i) == search._fmt_range((a, b), tz)
+                assert search._fmt_range_on((a, b), days, i) == search._fmt_range((a + base, b + base), tz)
 
 
 @pytest.mark.parametrize(("zone", "day"), CHANGES)
 @pytest.mark.parametrize("step", [5, 15, 25, 45, 60, 90])
-def test_aligned_starts_and_dates_match_the_zone_conversions(zone: str, day: date, step: int) -> None:
+@pytest.mark.parametrize("base", [0, SEARCH_EPOCH])
+def test_aligned_starts_and_dates_match_the_zone_conversions(zone: str, day: date, step: int, base: int) -> None:
     tz = ZoneInfo(zone)
     bounds = window(zone, day, before=1, after=2)
-    days = local_days(tz, bounds)
+    days = local_days(tz, (bounds[0] - base, bounds[1] - base), base)
     for moment in range(bounds[0], bounds[1] - 2 * 86400 // 3, 1234):
-        aligned = search._aligned(moment, days, step * 60)
+        aligned = search._aligned(moment - base, days, step * 60) + base
         assert aligned == search._aligned_at_or_after(moment, tz, step * 60)
         if aligned < bounds[1]:
-            assert search._date_of(aligned, days) == local_date(aligned, tz)
+            assert search._date_of(aligned - base, days) == local_date(aligned, tz)
+
+
+def starts_one_by_one(segments: list[tuple[int, int]], days: search.LocalDays, step: int) -> list[tuple[int, date]]:
+    """Every aligned start of the segments, each found from the one before, with its local date: the plain loop."""
+    out = []
+    for a, b in segments:
+        t = search._aligned(a, days, step)
+        while t < b:
+            out.append((t, local_date(t + days.base, days.zone)))
+            t = search._aligned(t + 1, days, step)
+    return out
+
+
+@pytest.mark.parametrize(("zone", "day"), CHANGES)
+@pytest.mark.parametrize("step", [5, 25, 45, 60, 90])
+def test_start_runs_match_starts_one_by_one(zone: str, day: date, step: int) -> None:
+    tz = ZoneInfo(zone)
+    bounds = window(zone, day, before=2, after=2)
+    near = (bounds[0] - SEARCH_EPOCH, bounds[1] - SEARCH_EPOCH)
+    days = local_days(tz, near, SEARCH_EPOCH)
+    lo = near[0]
+    # Segments inside one day, across midnights and across the clock change, touching, odd seconds.
+    segments = [
+        (lo + 3600, lo + 5400),
+        (lo + 5400, lo + 5401),
+        (lo + 9 * 3600 + 17, lo + 30 * 3600 + 1),
+        (lo + 47 * 3600, lo + 49 * 3600),
+        (lo + 50 * 3600 + 59, lo + 100 * 3600),
+        (near[1] - 900, near[1]),
+    ]
+    runs = list(search._runs(((a, b, ("p",)) for a, b in segments), days, step * 60))
+    flat = [(t, days.dates[i] if i >= 0 else local_date(t + SEARCH_EPOCH, tz)) for i, run, _ in runs for t in run]
+    assert flat == starts_one_by_one(segments, days, step * 60)
+    assert all(len(run) == 1 for i, run, _ in runs if i < 0)
+    assert all(search._date_of(t, days) == days.dates[i] for i, run, _ in runs if i >= 0 for t in run)
 
 
 # --- a made-up zone whose clock jumps across midnight (no real zone does it today) ------------------------
