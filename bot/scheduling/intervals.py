@@ -5,6 +5,11 @@ Two layers share one algorithm:
 * ``Span`` is a pair of integers (UTC epoch seconds).  The slot search works on spans because integer
   comparisons are several times cheaper than comparisons of aware datetimes.
 * ``Interval`` is the public, aware-datetime value object; its functions convert to spans and back.
+
+Inside the slot search, spans count seconds from ``SEARCH_EPOCH`` instead of 1970: the same algorithms, on
+numbers that CPython keeps in one 30-bit digit for dates within about 34 years of 2030, where its integer
+arithmetic, comparisons and ``list.sort`` take their fast paths (epoch seconds of today need two digits).
+Outside that range the numbers simply grow a digit: slower, never wrong.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 
 __all__ = [
+    "SEARCH_EPOCH",
     "Interval",
     "Span",
     "from_epoch",
@@ -26,6 +32,7 @@ __all__ = [
     "merge_sorted_spans",
     "merge_spans",
     "merge_widen_sorted",
+    "split_spans",
     "subtract",
     "subtract_spans",
     "to_epoch_ceil",
@@ -34,6 +41,8 @@ __all__ = [
 ]
 
 Span = tuple[int, int]
+
+SEARCH_EPOCH = 1_893_456_000  # 2030-01-01T00:00:00Z: a UTC midnight, so a whole number of days after 1970
 
 _end_of = itemgetter(1)
 
@@ -219,6 +228,60 @@ def subtract_spans(base: Sequence[Span], remove: Sequence[Span]) -> list[Span]:
         if cur < end:
             out.append((cur, end))
     return out
+
+
+def split_spans(
+    base: Sequence[Span], outer: Sequence[Span], inner: Sequence[Span]
+) -> tuple[list[Span], list[Span], list[Span]]:
+    """``base`` split three ways in one pass: ``base - outer``; and ``base & outer`` split again by ``inner``,
+    into ``(base & outer) & inner`` and ``(base & outer) - inner``.  All merged (sorted and disjoint).
+
+    Each span of ``base`` is walked once, outside and inside ``outer`` in turn, and each piece inside ``outer``
+    outside and inside ``inner`` in turn; spans of ``outer`` and ``inner`` that end before the walk reaches
+    them are skipped by bisection.
+    """
+    out_outer: list[Span] = []
+    in_inner: list[Span] = []
+    out_inner: list[Span] = []
+    j, n = 0, len(outer)
+    k, m = 0, len(inner)
+    for start, end in base:
+        if j < n and outer[j][1] <= start:
+            j = bisect_right(outer, start, j + 1, n, key=_end_of)  # the first span of outer that ends after start
+        cur = start
+        while j < n:
+            o0, o1 = outer[j]
+            if o0 >= end:
+                break
+            if o0 > cur:
+                out_outer.append((cur, o0))
+                cur = o0
+            stop = o1 if o1 < end else end  # [cur, stop) is inside outer: split it by inner
+            if k < m and inner[k][1] <= cur:
+                k = bisect_right(inner, cur, k + 1, m, key=_end_of)
+            while k < m:
+                i0, i1 = inner[k]
+                if i0 >= stop:
+                    break
+                if i0 > cur:
+                    out_inner.append((cur, i0))
+                    cur = i0
+                if i1 >= stop:  # it may reach past this piece
+                    in_inner.append((cur, stop))
+                    cur = stop
+                    break
+                in_inner.append((cur, i1))
+                cur = i1
+                k += 1
+            if cur < stop:
+                out_inner.append((cur, stop))
+                cur = stop
+            if o1 >= end:  # it may reach into the next span of base too
+                break
+            j += 1
+        if cur < end:
+            out_outer.append((cur, end))
+    return out_outer, in_inner, out_inner
 
 
 def total_seconds(spans: Iterable[Span]) -> int:

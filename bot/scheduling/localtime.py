@@ -59,19 +59,21 @@ def local_epoch(day: date, minute: int, zone: ZoneInfo) -> int:
 class DayClock:
     """Local midnights of one zone, each computed once: a day without a clock change is ``midnight + minutes``.
 
+    Times count seconds from ``base`` epoch seconds (``local_epoch(...) - base``); 0 gives epoch seconds.
     Made per search (never shared between calls), so it is a memo of this computation, not a global cache.
     """
 
-    __slots__ = ("_midnights", "zone")
+    __slots__ = ("_midnights", "base", "zone")
 
-    def __init__(self, zone: ZoneInfo) -> None:
+    def __init__(self, zone: ZoneInfo, base: int = 0) -> None:
         self.zone = zone
+        self.base = base
         self._midnights: dict[date, int] = {}
 
     def midnight(self, day: date) -> int:
         found = self._midnights.get(day)
         if found is None:
-            found = self._midnights[day] = local_epoch(day, 0, self.zone)
+            found = self._midnights[day] = local_epoch(day, 0, self.zone) - self.base
         return found
 
     def at(self, day: date, minute: int) -> int:
@@ -82,7 +84,7 @@ class DayClock:
         end = self.midnight(day + _ONE_DAY)
         if end - start == 86400:
             return start + minute * 60
-        return local_epoch(day, minute, self.zone)
+        return local_epoch(day, minute, self.zone) - self.base
 
     def day_span(self, day: date) -> Span:
         return (self.midnight(day), self.midnight(day + _ONE_DAY))
@@ -131,40 +133,42 @@ def _clip(spans: list[Span], bounds: Span) -> list[Span]:
 
 
 class LocalDays:
-    """The local dates that a span touches in one zone, in order, with their midnights in epoch seconds:
-    ``dates[i]`` runs from ``midnights[i]`` to ``midnights[i + 1]`` (there is one midnight more than dates).
+    """The local dates that a span touches in one zone, in order, with their midnights in seconds from ``base``
+    epoch seconds: ``dates[i]`` runs from ``midnights[i]`` to ``midnights[i + 1]`` (one midnight more than dates).
 
-    ``midnights[i]`` is ``local_epoch(dates[i], 0, zone)``.  Made per search, never shared between calls.
+    ``midnights[i]`` is ``local_epoch(dates[i], 0, zone) - base``.  Made per search, never shared between calls.
     """
 
-    __slots__ = ("dates", "midnights", "zone")
+    __slots__ = ("base", "dates", "midnights", "zone")
 
-    def __init__(self, zone: ZoneInfo, dates: list[date], midnights: list[int]) -> None:
+    def __init__(self, zone: ZoneInfo, dates: list[date], midnights: list[int], base: int = 0) -> None:
         self.zone = zone
         self.dates = dates
         self.midnights = midnights
+        self.base = base
 
     def ordinary(self, index: int) -> bool:
         """Whether ``dates[index]`` lasts 24 hours (no clock change), so wall time is midnight + minutes."""
         return self.midnights[index + 1] - self.midnights[index] == 86400
 
 
-def local_days(zone: ZoneInfo, bounds: Span) -> LocalDays:
-    """Every local date that ``bounds`` touches (as ``local_dates``) and the midnight of each, plus the next one.
+def local_days(zone: ZoneInfo, bounds: Span, base: int = 0) -> LocalDays:
+    """Every local date that ``bounds`` touches (as ``local_dates``) and the midnight of each, plus the next one;
+    ``bounds`` and the midnights count seconds from ``base`` epoch seconds.
 
     One offset lookup per midnight: wall midnight minus the zone's offset then.  Where the offset differs from
     the previous midnight's, a clock change lies between them, and both midnights are worked out exactly by
     ``local_epoch`` (one of them may fall in a gap or happen twice); so is the last one, whose next is not looked at.
     """
-    first = local_date(bounds[0], zone)
-    last = local_date(max(bounds[0], bounds[1] - 1), zone)
+    first = local_date(bounds[0] + base, zone)
+    last = local_date(max(bounds[0], bounds[1] - 1) + base, zone)
     count = (last - first).days + 2  # midnights
     dates: list[date] = []
     midnights: list[int] = []
     changes: list[int] = []
     utcoffset = zone.utcoffset
     naive = datetime(first.year, first.month, first.day)  # noqa: DTZ001 - a wall time, to ask the zone its offset
-    wall = (first.toordinal() - _EPOCH_ORDINAL) * 86400  # the wall time of the day's midnight, read as UTC
+    wall = (first.toordinal() - _EPOCH_ORDINAL) * 86400 - base  # the day's wall midnight, read as UTC, from base
     known: timedelta | None = None
     known_seconds = 0
     day = first
@@ -181,18 +185,18 @@ def local_days(zone: ZoneInfo, bounds: Span) -> LocalDays:
         naive += _ONE_DAY
         wall += 86400
     for i in changes:
-        midnights[i - 1] = local_epoch(dates[i - 1], 0, zone)
-        midnights[i] = local_epoch(dates[i], 0, zone)
-    midnights[-1] = local_epoch(dates[-1], 0, zone)
+        midnights[i - 1] = local_epoch(dates[i - 1], 0, zone) - base
+        midnights[i] = local_epoch(dates[i], 0, zone) - base
+    midnights[-1] = local_epoch(dates[-1], 0, zone) - base
     dates.pop()
-    return LocalDays(zone, dates, midnights)
+    return LocalDays(zone, dates, midnights, base)
 
 
 def expand_hours_on(hours: WeeklyHours, days: LocalDays, bounds: Span) -> tuple[list[Span], bool]:
     """``expand_hours`` over precomputed ``days`` (which must cover ``bounds``), and whether a span may run across
     a local midnight (hours that end at 24:00 joined to the next day's hours from 00:00).  Without that, each span
-    lies inside one local date."""
-    zone = days.zone
+    lies inside one local date.  Spans count seconds from ``days.base``, as ``bounds`` do."""
+    zone, base = days.zone, days.base
     dates, midnights = days.dates, days.midnights
     weekly = [tuple((r.start * 60, r.end * 60) for r in ranges) for ranges in hours.days]
     overrides = hours.overrides
@@ -225,8 +229,8 @@ def expand_hours_on(hours: WeeklyHours, days: LocalDays, bounds: Span) -> tuple[
             continue
         end_of_day = midnights[i + 1]
         for r in ranges:  # a clock change: exact, as DayClock.at does it
-            start = start_of_day if r.start == 0 else local_epoch(day, r.start, zone)
-            end = end_of_day if r.end == 1440 else local_epoch(day, r.end, zone)
+            start = start_of_day if r.start == 0 else local_epoch(day, r.start, zone) - base
+            end = end_of_day if r.end == 1440 else local_epoch(day, r.end, zone) - base
             if start < end:
                 if out and start <= out[-1][1]:
                     out[-1] = (out[-1][0], max(out[-1][1], end))
@@ -242,12 +246,14 @@ def expand_hours(hours: WeeklyHours, zone: ZoneInfo, bounds: Span) -> list[Span]
 
 
 def expand_policy(policy: Policy, zone: ZoneInfo, bounds: Span, clock: DayClock | None = None) -> list[Span]:
-    """Time the organisation allows inside ``bounds``, in this zone's local time."""
+    """Time the organisation allows inside ``bounds``, in this zone's local time.  ``bounds`` and the result
+    count seconds from ``clock.base`` (epoch seconds without a clock)."""
     clock = clock or DayClock(zone)
+    base = clock.base
     earliest = policy.earliest if policy.earliest is not None else 0
     latest = policy.latest if policy.latest is not None else 1440
     out: list[Span] = []
-    for day in local_dates(bounds, zone):
+    for day in local_dates((bounds[0] + base, bounds[1] + base), zone):
         if day.weekday() not in policy.weekdays:
             continue
         span = (clock.at(day, earliest), clock.at(day, latest))

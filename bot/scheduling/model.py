@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.scheduling.intervals import Interval
+from bot.scheduling.intervals import SEARCH_EPOCH, Interval, Span
 
 __all__ = [
     "WEEKDAYS",
@@ -184,10 +184,12 @@ EventStatus = Literal["confirmed", "tentative", "cancelled"]
 BusyKind = Literal["event", "booking"]
 
 
-BUSY_CANCELLED = 1
+# The two bits a participant's settings may let count come lowest, so that the search can pick the events that
+# count by comparing flags with a bound (flags below 4: no bit but these two) instead of masking each one.
+BUSY_ALL_DAY = 1
 BUSY_TENTATIVE = 2
-BUSY_TRANSPARENT = 4
-BUSY_ALL_DAY = 8
+BUSY_CANCELLED = 4
+BUSY_TRANSPARENT = 8
 BUSY_BOOKING = 16
 BUSY_EMPTY = 32
 
@@ -202,9 +204,11 @@ class BusyEvent:
     status: EventStatus = "confirmed"
     kind: BusyKind = "event"
     source: str | None = None  # which calendar said so (an id, never a title)
-    # How the event counts, as bits (see BUSY_* below), and its epoch span: computed once, read by the search.
+    # How the event counts, as bits (see BUSY_* below), its epoch span, and the same span in seconds from
+    # SEARCH_EPOCH (the numbers the search works on): computed once, read by the search.
     flags: int = field(init=False, repr=False, compare=False, hash=False)
-    span: tuple[int, int] = field(init=False, repr=False, compare=False, hash=False)
+    span: Span = field(init=False, repr=False, compare=False, hash=False)
+    search_span: Span = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         if self.transparency not in ("opaque", "transparent"):
@@ -224,6 +228,7 @@ class BusyEvent:
         )
         object.__setattr__(self, "flags", flags)
         object.__setattr__(self, "span", span)
+        object.__setattr__(self, "search_span", (span[0] - SEARCH_EPOCH, span[1] - SEARCH_EPOCH))
 
     @property
     def start(self) -> datetime:

@@ -1,6 +1,8 @@
 """Slot search: conflict-free start times for one or more people, ranked, with reasons for what was left out.
 
-Everything runs on integer epoch seconds (``Span``); local rules are expanded per local date with zoneinfo.
+Everything runs on integer seconds (``Span``) counted from ``SEARCH_EPOCH`` (small numbers: see intervals.py);
+local rules are expanded per local date with zoneinfo.  Epoch seconds come in (the window, ``now``) and go out
+(the slots, the times in explanations) only at the edges.
 
 Buffers: a new session ``[s, e)`` with the coach's buffers ``b`` (before) and ``a`` (after) needs
 ``[s - b, e + a)`` clear of busy events; an existing *booking* also keeps its own buffers, so around a
@@ -14,15 +16,18 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from operator import itemgetter
+from itertools import repeat
+from operator import itemgetter, lt
 from zoneinfo import ZoneInfo
 
 from bot.scheduling.intervals import (
+    SEARCH_EPOCH,
     Span,
     from_epoch,
     intersect_spans,
     merge_spans,
     merge_widen_sorted,
+    split_spans,
     subtract_spans,
     to_epoch_ceil,
 )
@@ -69,6 +74,8 @@ class _Plan:
     busy: list[Span]  # merged busy time as it is (no buffers)
     blocked: list[Span]  # merged busy time widened by buffers
     free: list[Span]  # allowed minus blocked
+    busy_allowed: list[Span]  # allowed and busy
+    buffers: list[Span]  # allowed and blocked, minus busy: the allowed time that buffers keep free
     feasible: list[Span]  # half-open ranges of start times where the whole session fits
     full_days: dict[date, str]  # local dates closed by a daily or weekly limit, with the reason
 
@@ -78,9 +85,10 @@ def _seconds(delta: timedelta) -> int:
 
 
 def _plan(p: Participant, request: SlotRequest, bounds: Span, duration: int) -> _Plan:
+    """``bounds`` and every span of the plan count seconds from ``SEARCH_EPOCH``."""
     zone = p.zone
-    clock = DayClock(zone)
-    days = local_days(zone, bounds)
+    clock = DayClock(zone, SEARCH_EPOCH)
+    days = local_days(zone, bounds, SEARCH_EPOCH)
     hours, crosses = expand_hours_on(p.hours, days, bounds)
     allowed = hours
     if not request.policy.unrestricted:
@@ -97,14 +105,20 @@ def _plan(p: Participant, request: SlotRequest, bounds: Span, duration: int) -> 
     # Calendar events: one sort by start (the order among equal starts does not change a merge), then one pass
     # merges them and, widened by the buffers, merges them again.  A new session needs its after-buffer clear
     # before an event and its before-buffer after it.
-    ignore = skip | BUSY_EMPTY | BUSY_BOOKING  # once, not once per event
-    events = [ev.span for ev in p.busy if not ev.flags & ignore]
+    if p.all_day_blocks or not p.tentative_blocks:
+        # Every other bit is ignored, and all-day (1) and tentative (2) are the lowest: an event counts exactly
+        # when its flags are below 4 (both count), 2 (all-day events only) or 1 (neither).
+        below = 4 if p.tentative_blocks else 2 if p.all_day_blocks else 1
+        events = [ev.search_span for ev in p.busy if ev.flags < below]
+    else:
+        ignore = skip | BUSY_EMPTY | BUSY_BOOKING  # once, not once per event
+        events = [ev.search_span for ev in p.busy if not ev.flags & ignore]
     events.sort(key=_start_of)
     busy, blocked = merge_widen_sorted(events, after, before)
     booking_starts: list[int] = []
     if p.busy_flags & BUSY_BOOKING:
         # Bookings keep their own buffers too: the gap around them is the wider of the two.
-        bookings = [ev.span for ev in p.busy if ev.flags & (skip | BUSY_BOOKING) == BUSY_BOOKING]
+        bookings = [ev.search_span for ev in p.busy if ev.flags & (skip | BUSY_BOOKING) == BUSY_BOOKING]
         # Daily and weekly limits count bookings anywhere in the ISO weeks the window touches.
         count_lo, count_hi = bounds[0] - 8 * 86400, bounds[1] + 8 * 86400
         booking_starts = [s for s, _ in bookings if count_lo <= s <= count_hi]
@@ -118,14 +132,18 @@ def _plan(p: Participant, request: SlotRequest, bounds: Span, duration: int) -> 
     if full_days:
         allowed = subtract_spans(allowed, merge_spans(clock.day_span(d) for d in full_days))
 
-    free = subtract_spans(allowed, blocked)
+    # Busy time lies inside blocked time, so allowed & busy is (allowed & blocked) & busy.
+    free, busy_allowed, buffers = split_spans(allowed, blocked, busy)
     feasible = [(a, b - duration + 1) for a, b in free if b - a >= duration]
-    return _Plan(p, zone, days, crosses, hours, allowed, busy, blocked, free, feasible, full_days)
+    return _Plan(
+        p, zone, days, crosses, hours, allowed, busy, blocked, free, busy_allowed, buffers, feasible, full_days
+    )
 
 
 def _full_days(p: Participant, zone: ZoneInfo, booking_starts: list[int], bounds: Span) -> dict[date, str]:
-    days = Counter(local_date(s, zone) for s in booking_starts)
-    for day in local_dates(bounds, zone):  # days without bookings count too: a limit of 0 closes them
+    days = Counter(local_date(s + SEARCH_EPOCH, zone) for s in booking_starts)
+    # Days without bookings count too: a limit of 0 closes them.
+    for day in local_dates((bounds[0] + SEARCH_EPOCH, bounds[1] + SEARCH_EPOCH), zone):
         days[day] += 0
     full: dict[date, str] = {}
     if p.max_per_day is not None:
@@ -145,9 +163,16 @@ def _full_days(p: Participant, zone: ZoneInfo, booking_starts: list[int], bounds
 
 
 def free_spans(participant: Participant, request: SlotRequest) -> list[Span]:
-    """The participant's free time inside the request window (hours, policy, busy and buffers applied)."""
-    bounds = request.window.span()
-    return _plan(participant, request, bounds, _seconds(request.duration)).free
+    """The participant's free time inside the request window (hours, policy, busy and buffers applied), in
+    epoch seconds."""
+    bounds = _search_bounds(request)
+    free = _plan(participant, request, bounds, _seconds(request.duration)).free
+    return [(a + SEARCH_EPOCH, b + SEARCH_EPOCH) for a, b in free]
+
+
+def _search_bounds(request: SlotRequest) -> Span:
+    start, end = request.window.span()
+    return (start - SEARCH_EPOCH, end - SEARCH_EPOCH)
 
 
 # --- combining participants --------------------------------------------------------------------------------
@@ -243,17 +268,46 @@ def _aligned(moment: int, days: LocalDays, step: int) -> int:
             candidate = midnight - (midnight - moment) // step * step  # rounded up to the step
             if candidate < next_midnight:
                 return candidate
-    return _aligned_at_or_after(moment, days.zone, step)
+    base = days.base
+    return _aligned_at_or_after(moment + base, days.zone, step) - base
 
 
-def _starts(
+def _runs(
     segments: Iterable[tuple[int, int, tuple[str, ...]]], days: LocalDays, step: int
-) -> Iterator[tuple[int, tuple[str, ...]]]:
+) -> Iterator[tuple[int, Sequence[int], tuple[str, ...]]]:
+    """The aligned start times of the segments in order, in runs: ``(i, starts, members)``, where ``i`` is the
+    index of the local date all ``starts`` fall in, or -1 for a single start on a day with a clock change.
+
+    The start after ``t`` is ``_aligned(t + 1)``, not ``t + step``: a spring-forward jump can bring it closer
+    than a step.  On a 24-hour day an aligned ``t`` is midnight plus a multiple of ``step``, and there the
+    next one is ``t + step`` up to the next midnight: a ``range``.
+    """
+    midnights = days.midnights
+    last = len(midnights) - 1
     for a, b, members in segments:
+        i = bisect_right(midnights, a) - 1
+        if 0 <= i < last:
+            midnight, next_midnight = midnights[i], midnights[i + 1]
+            if next_midnight - midnight == 86400 and b <= next_midnight:
+                # The whole segment lies in one 24-hour day (the usual case): _aligned(a), inline, and a range.
+                t = midnight - (midnight - a) // step * step
+                if t < b:
+                    yield i, range(t, b, step), members
+                continue
         t = _aligned(a, days, step)
         while t < b:
-            yield t, members
-            # The next aligned wall time, not t + step: a spring-forward jump can bring it closer than a step.
+            i = bisect_right(midnights, t) - 1
+            if 0 <= i < last:
+                midnight, next_midnight = midnights[i], midnights[i + 1]
+                if next_midnight - midnight == 86400 and (t - midnight) % step == 0:
+                    if b <= next_midnight:
+                        yield i, range(t, b, step), members
+                        break
+                    run = range(t, next_midnight, step)
+                    yield i, run, members
+                    t = _aligned(run[-1] + 1, days, step)
+                    continue
+            yield -1, (t,), members
             t = _aligned(t + 1, days, step)
 
 
@@ -263,7 +317,7 @@ def _date_of(moment: int, days: LocalDays) -> date:
     i = bisect_right(midnights, moment) - 1
     if 0 <= i < len(midnights) - 1 and midnights[i + 1] - midnights[i] == 86400:
         return days.dates[i]
-    return local_date(moment, days.zone)
+    return local_date(moment + days.base, days.zone)
 
 
 def _rank(
@@ -277,22 +331,24 @@ def _rank(
 ) -> list[tuple[int, tuple[str, ...]]]:
     if not spread:
         out: list[tuple[int, tuple[str, ...]]] = []
-        for item in _starts(segments, table, step):
-            out.append(item)
+        for _, run, members in _runs(segments, table, step):
+            out.extend(zip(run[: limit - len(out)], repeat(members)))
             if len(out) == limit:
                 break
         return out
     # Spread: the earliest time of each day first, then more per day, never two that overlap on one day.
     days: dict[date, list[tuple[int, tuple[str, ...]]]] = {}
     per_day_cap = limit * max(1, -(-duration // step))
-    for item in _starts(segments, table, step):
-        day = _date_of(item[0], table)
+    dates = table.dates
+    for i, run, members in _runs(segments, table, step):
+        day = dates[i] if i >= 0 else _date_of(run[0], table)
         bucket = days.setdefault(day, [])
-        if len(bucket) < per_day_cap:
-            bucket.append(item)
         if len(days) > limit:
             del days[day]
             break
+        room = per_day_cap - len(bucket)
+        if room > 0:
+            bucket.extend(zip(run[:room], repeat(members)))
     picked: list[tuple[int, tuple[str, ...]]] = []
     taken: dict[date, list[int]] = {d: [] for d in days}
     while len(picked) < limit:
@@ -326,8 +382,8 @@ def find_slots(request: SlotRequest) -> SlotResult:
     """Propose start times where the required participants are all free, with reasons for the rest."""
     duration = _seconds(request.duration)
     step = _seconds(request.step)
-    bounds = request.window.span()
-    now = to_epoch_ceil(request.now)
+    bounds = _search_bounds(request)
+    now = to_epoch_ceil(request.now) - SEARCH_EPOCH
     earliest = max(bounds[0], now + _seconds(request.min_notice))
     latest = min(bounds[1] - duration, now + _seconds(request.horizon))
 
@@ -336,9 +392,13 @@ def find_slots(request: SlotRequest) -> SlotResult:
     spread = request.ranking == "spread" or (request.ranking is None and request.max_results <= _SPREAD_MAX)
     limit = request.max_results
     chosen = _rank(segments, table=plans[0].days, step=step, duration=duration, limit=limit, spread=spread)
-    slots = tuple(Slot(from_epoch(t), from_epoch(t + duration), members) for t, members in chosen)
+    length = timedelta(seconds=duration)
+    slots: list[Slot] = []
+    for t, members in chosen:
+        start = from_epoch(t + SEARCH_EPOCH)
+        slots.append(Slot(start, start + length, members))
     explain = _explain(request, plans, bounds=bounds, earliest=earliest, latest=latest, duration=duration)
-    return SlotResult(slots, tuple(explain))
+    return SlotResult(tuple(slots), tuple(explain))
 
 
 # --- explanations ------------------------------------------------------------------------------------------
@@ -370,7 +430,7 @@ def _fmt_range_on(span: Span, days: LocalDays, index: int) -> str:
     next_midnight = days.midnights[index + 1]
     if next_midnight - midnight != 86400 or span[1] >= next_midnight:
         # A clock change, or an end at the next midnight, which reads 24:00 unless that midnight is a gap.
-        return _fmt_range(span, days.zone)
+        return _fmt_range((span[0] + days.base, span[1] + days.base), days.zone)
     return f"{_HHMM[(span[0] - midnight) // 60]}-{_HHMM[(span[1] - midnight) // 60]}"
 
 
@@ -417,19 +477,19 @@ def _explain(
 ) -> list[str]:
     lines = _Lines(request.explain_limit)
     host = plans[0].zone
-    now = to_epoch_ceil(request.now)
+    now = to_epoch_ceil(request.now) - SEARCH_EPOCH
     if earliest > bounds[0]:
+        text = _fmt_moment(earliest + SEARCH_EPOCH, host)
         if request.min_notice > timedelta(0) and earliest > now:
-            lines.add(
-                f"Before {_fmt_moment(earliest, host)}: inside the minimum notice of {_human(request.min_notice)}"
-            )
+            lines.add(f"Before {text}: inside the minimum notice of {_human(request.min_notice)}")
         else:
-            lines.add(f"Before {_fmt_moment(earliest, host)}: already past")
+            lines.add(f"Before {text}: already past")
     horizon_end = now + _seconds(request.horizon)
     if horizon_end < bounds[1] - duration:
-        lines.add(f"After {_fmt_moment(horizon_end, host)}: beyond the booking horizon of {_human(request.horizon)}")
+        text = _fmt_moment(horizon_end + SEARCH_EPOCH, host)
+        lines.add(f"After {text}: beyond the booking horizon of {_human(request.horizon)}")
     if not request.policy.unrestricted:
-        policy_lines = _policy_lines(request, plans)
+        policy_lines = _policy_lines(request, plans, bounds)
         for line in policy_lines:
             lines.add(line)
     named = len(plans) > 1
@@ -438,12 +498,15 @@ def _explain(
     return lines.result()
 
 
-def _policy_lines(request: SlotRequest, plans: Sequence[_Plan]) -> list[str]:
+def _policy_lines(request: SlotRequest, plans: Sequence[_Plan], bounds: Span) -> list[str]:
     policy = request.policy
-    bounds = request.window.span()
     out: list[str] = []
     # Compare with policy alone: plan.allowed also lacks the days closed by daily or weekly limits.
-    if any(intersect_spans(plan.hours, expand_policy(policy, plan.zone, bounds)) != plan.hours for plan in plans):
+    if any(
+        intersect_spans(plan.hours, expand_policy(policy, plan.zone, bounds, DayClock(plan.zone, SEARCH_EPOCH)))
+        != plan.hours
+        for plan in plans
+    ):
         banned = [WEEKDAYS[d].capitalize() for d in range(7) if d not in policy.weekdays]
         if banned:
             out.append(f"{', '.join(banned)}: not allowed by organisation policy")
@@ -470,6 +533,11 @@ def _within(spans: Sequence[Span], lo: int, hi: int) -> list[Span]:
     return out
 
 
+def _share(spans: Sequence[Span], lo: int, hi: int) -> Sequence[Span]:
+    """``_within`` for a merged list whose spans each lie inside ``[lo, hi)`` or outside it: a slice, unclipped."""
+    return spans[bisect_right(spans, lo, key=_end_of) : bisect_left(spans, hi, key=_start_of)]
+
+
 def _count(spans: Sequence[Span], lo: int, hi: int) -> int:
     """How many spans of a merged list touch ``[lo, hi)`` (``len(_within(spans, lo, hi))`` without building it)."""
     return max(0, bisect_left(spans, hi, key=_start_of) - bisect_right(spans, lo, key=_end_of))
@@ -484,43 +552,64 @@ def _explain_person(plan: _Plan, lines: _Lines, *, bounds: Span, duration: int, 
     hours = plan.participant.hours
     days = plan.days
     dates, midnights = days.dates, days.midnights
-    # One sweep over the whole window; each day then takes its share by bisection.  Clipping a whole-window
-    # intersection to a day gives what intersecting the day's allowed hours would: (A & B) & day = (A & day) & B.
-    busy_in_hours = intersect_spans(plan.allowed, plan.busy)
-    # allowed & blocked, taken as allowed - free (free is allowed - blocked): fewer spans to walk.
-    buffers = subtract_spans(subtract_spans(plan.allowed, plan.free), busy_in_hours)
+    # One sweep over the whole window (in _plan); each day then takes its share by bisection.  Clipping a
+    # whole-window intersection to a day gives what intersecting the day's allowed hours would:
+    # (A & B) & day = (A & day) & B.
+    busy_in_hours, buffers = plan.busy_allowed, plan.buffers
     free = plan.free
     short = f"free, but shorter than {_human(timedelta(seconds=duration))}"
     b0, b1 = bounds
+    # Without working hours across a local midnight, every span of them (and of what lies inside them: busy
+    # time, buffers, free time) lies inside one local date and inside bounds, so a day's share needs no clipping.
+    within = _within if plan.crosses else _share
+    weekly, overrides, full_days = hours.days, hours.overrides, plan.full_days
     index, n = 0, len(dates)
     while index < n and not lines.full:
-        day = dates[index]
-        lo, hi = max(midnights[index], b0), min(midnights[index + 1], b1)
+        lo, hi = midnights[index], midnights[index + 1]
+        if lo < b0:
+            lo = b0
+        if hi > b1:
+            hi = b1
         if lo < hi:
-            if not hours.ranges_on(day):
-                reason = "day off" if hours.is_override(day) else "outside working hours"
+            day = dates[index]
+            ranges = overrides[day] if overrides and day in overrides else weekly[day.weekday()]  # ranges_on
+            if not ranges:
+                reason = "day off" if day in overrides else "outside working hours"
                 lines.add(f"{_fmt_day(day)} {reason}{who}")
-            elif day in plan.full_days:
-                lines.add(f"{_fmt_day(day)} {plan.full_days[day]}{who}")
+            elif full_days and day in full_days:
+                lines.add(f"{_fmt_day(day)} {full_days[day]}{who}")
             else:
                 label = _fmt_day(day)
-                day_hours = _within(plan.hours, lo, hi)
-                if sum(end - start for start, end in day_hours) < hi - lo:
-                    texts = ", ".join(_fmt_range_on(span, days, index) for span in day_hours) or "none in this window"
-                    lines.add(f"{label} outside working hours (hours: {texts}){who}")
-                found: list[tuple[Span, str]] = [(span, "busy") for span in _within(busy_in_hours, lo, hi)]
-                found.extend((span, "kept free as a buffer") for span in _within(buffers, lo, hi))
-                found.extend((span, short) for span in _within(free, lo, hi) if span[1] - span[0] < duration)
-                found.sort()
-                worded, limit = lines.lines, lines.limit
                 midnight, next_midnight = midnights[index], midnights[index + 1]
                 plain = next_midnight - midnight == 86400  # _fmt_range_on's fast case, inline
+                day_hours = within(plan.hours, lo, hi)
+                covered = 0
+                for start, end in day_hours:
+                    covered += end - start
+                if covered < hi - lo:
+                    if plain and day_hours and day_hours[-1][1] < next_midnight:
+                        texts = ", ".join(
+                            [f"{_HHMM[(a - midnight) // 60]}-{_HHMM[(b - midnight) // 60]}" for a, b in day_hours]
+                        )
+                    else:
+                        texts = ", ".join([_fmt_range_on(span, days, index) for span in day_hours])
+                    lines.add(f"{label} outside working hours (hours: {texts or 'none in this window'}){who}")
+                # Busy time, buffers and free time are apart: ordered by start alone.
+                found: list[tuple[Span, str]] = list(zip(within(busy_in_hours, lo, hi), repeat("busy")))
+                found.extend(zip(within(buffers, lo, hi), repeat("kept free as a buffer")))
+                for span in within(free, lo, hi):
+                    if span[1] - span[0] < duration:
+                        found.append((span, short))
+                found.sort(key=_start_of)
+                worded, limit = lines.lines, lines.limit
                 for span, reason in found:
                     if len(worded) >= limit:  # the rest of the day is only counted
                         lines.dropped += 1
                     elif plain and span[1] < next_midnight:
-                        text = f"{_HHMM[(span[0] - midnight) // 60]}-{_HHMM[(span[1] - midnight) // 60]}"
-                        worded.append(f"{label} {text} {reason}{who}")
+                        worded.append(
+                            f"{label} {_HHMM[(span[0] - midnight) // 60]}-{_HHMM[(span[1] - midnight) // 60]}"
+                            f" {reason}{who}"
+                        )
                     else:
                         worded.append(f"{label} {_fmt_range_on(span, days, index)} {reason}{who}")
         index += 1
@@ -531,30 +620,23 @@ def _explain_person(plan: _Plan, lines: _Lines, *, bounds: Span, duration: int, 
         return
     # No span of working hours (so none of what lies inside them) runs across a local midnight: each span belongs
     # to exactly one day, and the rest of the window is counted at once.  Per day only one line can be left:
-    # a day off, a day closed by a limit, or a day that working hours do not fill.
+    # a day off, a day closed by a limit, or a day that working hours do not fill.  So every day of the rest
+    # in the window takes a line, but those that working hours fill and no limit closes: such a day is one of
+    # the spans of working hours exactly, and a set intersection finds them.
     rest = max(midnights[index], b0)
     dropped = _count(busy_in_hours, rest, b1) + _count(buffers, rest, b1)
     first = bisect_right(free, rest, key=_end_of)
     dropped += sum(1 for a, b in free[first : bisect_left(free, b1, key=_start_of)] if b - a < duration)
-    whole_days = set(plan.hours)  # a day that working hours fill is one of these spans exactly
-    overrides = hours.overrides
-    full_days = plan.full_days
-    weekday = dates[index].weekday()
-    for i in range(index, n):
-        ranges = hours.days[weekday]
-        weekday = weekday + 1 if weekday < 6 else 0
-        lo, hi = midnights[i], midnights[i + 1]
-        if lo < b0:
-            lo = b0
-        if hi > b1:
-            hi = b1
-        if lo >= hi:
-            continue
-        day = dates[i]
-        if overrides and day in overrides:
-            ranges = overrides[day]
-        if not ranges or (full_days and day in full_days) or (lo, hi) not in whole_days:
-            dropped += 1
+    starts, ends = midnights[index:n], midnights[index + 1 :]
+    # Only the window's first day can start before it and only its last day end after it.
+    if starts[0] < b0:
+        starts[0] = b0
+    if ends[-1] > b1:
+        ends[-1] = b1
+    dropped += sum(map(lt, starts, ends))  # the days in the window (a skipped date has none)
+    for lo, _ in set(plan.hours).intersection(zip(starts, ends, strict=True)):
+        if not (full_days and dates[bisect_right(midnights, lo) - 1] in full_days):
+            dropped -= 1
     lines.dropped += dropped
 
 

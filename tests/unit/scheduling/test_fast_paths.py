@@ -32,6 +32,7 @@ from bot.scheduling.intervals import (
 )
 from bot.scheduling.localtime import (
     DayClock,
+    LocalDays,
     expand_hours,
     expand_hours_on,
     local_date,
@@ -277,8 +278,12 @@ def test_split_spans_matches_intersect_and_subtract(
         # one span of outer (and of inner) over two spans of base
         ([(0, 10), (20, 30)], [(5, 25)], [(8, 22)], ([(0, 5), (25, 30)], [(8, 10), (20, 22)], [(5, 8), (22, 25)])),
         # many spans of outer and inner before base starts are skipped
-        ([(100, 110)], [(i, i + 1) for i in range(0, 90, 3)] + [(105, 120)], [(i, i + 1) for i in range(0, 90, 5)],
-         ([(100, 105)], [], [(105, 110)])),
+        (
+            [(100, 110)],
+            [(i, i + 1) for i in range(0, 90, 3)] + [(105, 120)],
+            [(i, i + 1) for i in range(0, 90, 5)],
+            ([(100, 105)], [], [(105, 110)]),
+        ),
     ],
 )
 def test_split_spans_cases(
@@ -308,10 +313,10 @@ def test_events_that_count_for_every_kind_of_event_and_setting(all_day_blocks: b
                         events.append(
                             BusyEvent(
                                 Interval(start, end),
-                                transparency=transparency,  # type: ignore[arg-type]
+                                transparency=transparency,
                                 all_day=all_day,
-                                status=status,  # type: ignore[arg-type]
-                                kind=kind,  # type: ignore[arg-type]
+                                status=status,
+                                kind=kind,
                             )
                         )
                         counts.append(
@@ -340,10 +345,11 @@ def test_events_that_count_for_every_kind_of_event_and_setting(all_day_blocks: b
 
 
 def test_busy_events_carry_their_span_from_search_epoch() -> None:
-    event = BusyEvent(Interval(datetime(2026, 3, 8, 6, 59, 59, 500_000, tzinfo=UTC), datetime(2026, 3, 8, 8, tzinfo=UTC)))
-    assert event.span == (int(datetime(2026, 3, 8, 6, 59, 59, tzinfo=UTC).timestamp()), 1772956800)
+    start, end = datetime(2026, 3, 8, 6, 59, 59, 500_000, tzinfo=UTC), datetime(2026, 3, 8, 8, tzinfo=UTC)
+    event = BusyEvent(Interval(start, end))
+    assert event.span == (int(start.timestamp()), int(end.timestamp()))  # sub-seconds widen busy time
     assert event.search_span == (event.span[0] - SEARCH_EPOCH, event.span[1] - SEARCH_EPOCH)
-    assert SEARCH_EPOCH == int(datetime(2030, 1, 1, tzinfo=UTC).timestamp())
+    assert int(datetime(2030, 1, 1, tzinfo=UTC).timestamp()) == SEARCH_EPOCH
 
 
 # --- times far from SEARCH_EPOCH (numbers of more than one digit inside CPython) give the same answers ----
@@ -454,6 +460,41 @@ def test_explanations_counted_at_once_match_day_by_day(
 
 
 @pytest.mark.parametrize(("zone", "day"), CHANGES)
+@pytest.mark.parametrize("shift", [0, 3600, -3600])
+@pytest.mark.parametrize("limit", [0, 4])
+def test_explanations_counted_at_once_with_days_that_hours_fill(zone: str, day: date, shift: int, limit: int) -> None:
+    """Whole days of hours that do not join across midnight (days they fill take no line, also when the window
+    cuts them), a day off, and such days closed by a daily limit."""
+    whole, part = (ClockRange(0, 1440),), (ClockRange(540, 1020),)
+    hours = WeeklyHours((whole, part, whole, part, whole, (), ()), {day + timedelta(days=2): ()})
+    bounds = window(zone, day, before=3, after=4, shift=shift)
+    bookings = [(bounds[0] + k * 86400 + 5 * 3600, bounds[0] + k * 86400 + 6 * 3600, "booking") for k in (1, 4, 5)]
+    for limits in ({}, {"max_per_day": 1}):
+        p = _participant(zone, hours, bookings, **limits)
+        request = SlotRequest(
+            now=datetime.fromtimestamp(bounds[0], UTC),
+            duration=timedelta(minutes=30),
+            window=Interval(datetime.fromtimestamp(bounds[0], UTC), datetime.fromtimestamp(bounds[1], UTC)),
+            participants=(p,),
+        )
+        near = (bounds[0] - SEARCH_EPOCH, bounds[1] - SEARCH_EPOCH)
+        plan = search._plan(p, request, near, 1800)
+        assert not plan.crosses
+        results = []
+        for bulk in (True, False):
+            lines = search._Lines(limit)
+            search._explain_person(plan, lines, bounds=near, duration=1800, named=False, bulk=bulk)
+            results.append((lines.lines, lines.dropped))
+        assert results[0] == results[1]
+        everything = search._Lines(10_000)
+        search._explain_person(plan, everything, bounds=near, duration=1800, named=False)
+        assert len(everything.lines) == len(results[0][0]) + results[0][1]
+        day_lines = [line for line in everything.lines if "outside working hours" in line or "day off" in line]
+        assert len(day_lines) < len(plan.days.dates)  # days that hours fill take no such line
+        assert any("daily limit" in line for line in everything.lines) == bool(limits)
+
+
+@pytest.mark.parametrize(("zone", "day"), CHANGES)
 @pytest.mark.parametrize("base", [0, SEARCH_EPOCH])
 def test_fast_range_text_matches_datetime_formatting(zone: str, day: date, base: int) -> None:
     tz = ZoneInfo(zone)
@@ -482,7 +523,7 @@ def test_aligned_starts_and_dates_match_the_zone_conversions(zone: str, day: dat
             assert search._date_of(aligned - base, days) == local_date(aligned, tz)
 
 
-def starts_one_by_one(segments: list[tuple[int, int]], days: search.LocalDays, step: int) -> list[tuple[int, date]]:
+def starts_one_by_one(segments: list[tuple[int, int]], days: LocalDays, step: int) -> list[tuple[int, date]]:
     """Every aligned start of the segments, each found from the one before, with its local date: the plain loop."""
     out = []
     for a, b in segments:

@@ -469,6 +469,17 @@ def test_policy_that_removes_nothing_is_not_explained() -> None:
     assert not any("policy" in line for line in result.explain)
 
 
+def test_policy_on_weekdays_that_removes_nothing_is_not_explained() -> None:
+    weekdays = {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
+    policy = Policy.from_mapping({"weekdays": ["mon", "tue", "wed", "thu", "fri"], "earliest": "08:00"})
+    berlin = person(zone="Europe/Berlin", hours=weekdays)
+    result = search(berlin, start="2026-03-23 00:00", end="2026-04-06 00:00", zone="Europe/Berlin", policy=policy)
+    assert not any("policy" in line for line in result.explain)
+    stricter = Policy.from_mapping({"weekdays": ["mon", "tue", "wed", "thu"], "earliest": "08:00"})
+    result = search(berlin, start="2026-03-23 00:00", end="2026-04-06 00:00", zone="Europe/Berlin", policy=stricter)
+    assert "Fri, Sat, Sun: not allowed by organisation policy" in result.explain
+
+
 # --- daily and weekly limits ----------------------------------------------------------------------------
 
 
@@ -695,6 +706,28 @@ def test_explain_lines_are_only_times_and_reasons() -> None:
     assert "Sat, Sun: not allowed by organisation policy" in result.explain
     assert result.explain[0] == "Before Mon 2 Mar 11:00 (Europe/Berlin): inside the minimum notice of 2 hours"
     assert result.explain[1] == "After Fri 6 Mar 09:00 (Europe/Berlin): beyond the booking horizon of 4 days"
+
+
+def test_explain_clips_to_each_day_when_hours_run_across_midnight() -> None:
+    night = {d: [["00:00", "02:00"], ["22:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    busy = [ev("2026-03-02 23:00", "2026-03-03 01:00"), ev("2026-03-03 23:30", "2026-03-03 23:45")]
+    someone = person(hours=night, busy=busy, before=15, after=15)
+    result = search(someone, start="2026-03-02 00:00", end="2026-03-05 00:00", duration=60, explain_limit=12)
+    assert result.explain == (
+        "Mon 2 Mar outside working hours (hours: 00:00-02:00, 22:00-24:00)",
+        "Mon 2 Mar 22:00-22:45 free, but shorter than 1 hour",
+        "Mon 2 Mar 22:45-23:00 kept free as a buffer",
+        "Mon 2 Mar 23:00-24:00 busy",
+        "Tue 3 Mar outside working hours (hours: 00:00-02:00, 22:00-24:00)",
+        "Tue 3 Mar 00:00-01:00 busy",
+        "Tue 3 Mar 01:00-01:15 kept free as a buffer",
+        "Tue 3 Mar 01:15-02:00 free, but shorter than 1 hour",
+        "Tue 3 Mar 23:15-23:30 kept free as a buffer",
+        "Tue 3 Mar 23:30-23:45 busy",
+        "Tue 3 Mar 23:45-24:00 kept free as a buffer",
+        "Wed 4 Mar outside working hours (hours: 00:00-02:00, 22:00-24:00)",
+    )
+    assert [s.start.hour for s in result.slots[5:7]] == [22, 22]  # Tue 22:00 and 22:15, before the buffer
 
 
 def test_explain_limit_summarises_the_rest() -> None:
