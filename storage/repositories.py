@@ -33,7 +33,7 @@ from bot.scheduling.model import (
     VoteChoice,
     WeeklyHours,
 )
-from bot.scheduling.ports import BookingConflict, NotFound, StaleStatus
+from bot.scheduling.ports import BookingConflict, NotFound, RemoteCalendar, StaleStatus
 from storage.db import read_tx, write_tx
 from storage.secrets import SecretBox, SecretError
 from storage.tables import (
@@ -946,12 +946,13 @@ class SqlCalendarRepository:
             result = conn.execute(select(CAL).where(CAL.c.id == calendar_id)).one()
             return _calendar(result)
 
-    def store_listed(self, account_id: str, listed: Iterable[tuple[str, str, bool]]) -> list[Calendar]:
-        """What the provider listed, as (external id, name, busy by default): new calendars are added (pulled
-        when busy by default), known ones renamed and keep the person's choice.  Returns the account's calendars."""
+    def store_listed(self, account_id: str, listed: Iterable[RemoteCalendar]) -> list[Calendar]:
+        """What the provider listed: new calendars are added (pulled when ``busy_by_default``), known ones renamed
+        and keep the person's choice.  Returns the account's calendars."""
         known = {c.external_id for c in self.calendars_for_account(account_id)}
-        for external_id, name, busy in listed:
-            self.upsert_calendar(account_id, external_id, name, pull=None if external_id in known else busy)
+        for remote in listed:
+            pull = None if remote.external_id in known else remote.busy_by_default
+            self.upsert_calendar(account_id, remote.external_id, remote.name, pull=pull)
         return self.calendars_for_account(account_id)
 
     def get_calendar(self, calendar_id: str) -> Calendar | None:

@@ -182,7 +182,7 @@ class GoogleOAuth:
             expiry=datetime.fromtimestamp(float(expires_at), UTC).replace(tzinfo=None) if expires_at else None,
         )
         data = credentials_to_data(creds, scopes=granted)
-        return await self._store_listing(person_id, data)
+        return await self._store(person_id, data)
 
     @staticmethod
     def _exchange(flow: Any, code: str) -> dict[str, Any]:
@@ -234,7 +234,8 @@ class GoogleOAuth:
             "subject": subject,
             "scopes": list(self._scopes),
         }
-        return await self._store(person_id, data, display_name=subject)
+        account, _ = await self._store(person_id, data, display_name=subject)
+        return account
 
     # -- shared
 
@@ -246,13 +247,10 @@ class GoogleOAuth:
         )
         return provider
 
-    async def _store(self, person_id: str, data: dict[str, Any], *, display_name: str | None = None) -> Any:
-        account, _ = await self._store_listing(person_id, data, display_name=display_name)
-        return account
-
-    async def _store_listing(
+    async def _store(
         self, person_id: str, data: dict[str, Any], *, display_name: str | None = None
     ) -> tuple[Any, list[RemoteCalendar]]:
+        """Store the account and its calendars; returns the account and what Google listed."""
         try:
             calendars = await self._provider(data).list_calendars()
         except NeedsReconnect:
@@ -292,7 +290,7 @@ class GoogleOAuth:
             except Exception:
                 repo.delete_account(account.id)  # nothing half-written
                 raise
-        repo.store_listed(account.id, [(c.external_id, c.name, c.busy_by_default) for c in calendars])
+        repo.store_listed(account.id, calendars)
         return account
 
 

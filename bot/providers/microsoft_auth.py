@@ -410,8 +410,7 @@ class MicrosoftAuth:
         except ProviderError as exc:
             await asyncio.to_thread(self.storage.calendars.record_error, account.id, error=str(exc))
             raise
-        listed = [(c.external_id, c.name, c.busy_by_default) for c in remote]
-        await asyncio.to_thread(self.storage.calendars.store_listed, account.id, listed)
+        await asyncio.to_thread(self.storage.calendars.store_listed, account.id, remote)
         return list(remote)
 
     async def oauth_callback(self, provider: str, params: Mapping[str, str]) -> Any:

@@ -219,7 +219,7 @@ class CalendarService:
         provider = await self._provider(account)
         remote = list(await provider.list_calendars())
 
-        await asyncio.to_thread(self.storage.calendars.store_listed, account_id, _listed(remote))
+        await asyncio.to_thread(self.storage.calendars.store_listed, account_id, remote)
         return remote
 
     async def forget(self, account_id: str) -> None:
@@ -588,7 +588,7 @@ class CalendarService:
             account = existing or repo.add_account(person_id, provider, display_name, now=self.clock())
             if credentials is not None:
                 self.storage.credentials.put(account.id, dict(credentials), now=self.clock())
-            repo.store_listed(account.id, _listed(calendars))
+            repo.store_listed(account.id, calendars)
             if existing is not None:
                 repo.mark_synced(account.id, now=self.clock())
             return repo.get_account(account.id), repo.calendars_for_account(account.id)
@@ -628,8 +628,3 @@ def _join(names: Sequence[str]) -> str:
     if len(names) <= 1:
         return names[0] if names else ""
     return ", ".join(names[:-1]) + " and " + names[-1]
-
-
-def _listed(calendars: Sequence[RemoteCalendar]) -> list[tuple[str, str, bool]]:
-    """``CalendarRepository.store_listed``'s shape."""
-    return [(c.external_id, c.name, c.busy_by_default) for c in calendars]
