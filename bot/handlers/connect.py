@@ -12,9 +12,12 @@ from typing import Protocol
 
 from bot.handlers.replies import Reply
 
-__all__ = ["CONNECT_FORM_PREFIX", "PROVIDER_LABELS", "CalendarConnector"]
+__all__ = ["CONNECT_FORM_PREFIX", "LIST_CALENDARS", "PICK_AGAIN", "PROVIDER_LABELS", "CalendarConnector"]
 
 CONNECT_FORM_PREFIX = "connect:"
+# Two ``start`` values that are not providers: what the person has connected, and one account's pick form again.
+LIST_CALENDARS = "calendars"
+PICK_AGAIN = "pick:"  # followed by the account id
 
 PROVIDER_LABELS: dict[str, str] = {
     "google": "Google Calendar",
@@ -28,8 +31,8 @@ PROVIDER_LABELS: dict[str, str] = {
 class CalendarConnector(Protocol):
     async def start(self, person_id: str, provider: str) -> list[Reply]:
         """Begin connecting ``provider`` for the person: a link to follow, or a form to fill in.  Two more values:
-        ``"calendars"`` lists what the person has connected, ``"pick:<account id>"`` asks again which of that
-        account's calendars count as busy and which one receives bookings."""
+        ``LIST_CALENDARS`` lists what the person has connected, ``PICK_AGAIN + <account id>`` asks again which of
+        that account's calendars count as busy and which one receives bookings."""
         ...
 
     async def submit(self, person_id: str, form_id: str, values: dict[str, str]) -> list[Reply]:

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.handlers.coach import BUFFERS_FORM_ID, HOURS_FORM_ID, CoachFlow
-from bot.handlers.connect import CONNECT_FORM_PREFIX, PROVIDER_LABELS, CalendarConnector
+from bot.handlers.connect import CONNECT_FORM_PREFIX, LIST_CALENDARS, PICK_AGAIN, PROVIDER_LABELS, CalendarConnector
 from bot.handlers.format import duration_label, range_label, slot_label, window_label
 from bot.handlers.people import UnknownPerson, find_names, resolve_people
 from bot.handlers.replies import Action, Asker, Choice, FormSubmit, Incoming, Message, Reply
@@ -124,7 +124,7 @@ class Conversation:
         if command != "hours" and text.lower().rstrip("!.") in _GREETINGS:
             return self._help()
         if command != "hours" and _CALENDARS.match(text.rstrip("?!. ")):
-            return await self._connect(asker, "calendars")
+            return await self._connect(asker, LIST_CALENDARS)
         parsed = parse_request(text, now=self.clock(), tz=asker.timezone)
         if command == "book" and parsed.intent in ("unknown", "availability"):
             parsed = replace(parsed, intent="book")
@@ -784,8 +784,8 @@ class Conversation:
                 f"{PROVIDER_LABELS[provider]} is not set up on this server; you can connect: "
                 f"{', '.join(offered.values())}.", private=True,
             )]
-        # "calendars" (what is connected) and "pick:<account id>" (choose its calendars again) are the connector's too
-        if provider not in PROVIDER_LABELS and provider != "calendars" and not provider.startswith("pick:"):
+        # what is connected, and one account's calendars chosen again, are the connector's too
+        if provider not in PROVIDER_LABELS and provider != LIST_CALENDARS and not provider.startswith(PICK_AGAIN):
             return [Reply(f"I can't connect {provider}; pick one of: {', '.join(PROVIDER_LABELS.values())}.")]
         return await self.connector.start(asker.person_id, provider)
 

@@ -14,15 +14,14 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from bot.handlers.connect import PICK_AGAIN
 from bot.handlers.format import sync_status_label
 from bot.handlers.replies import Choice, Field, FieldOption, Form, Reply
 from bot.scheduling.ports import ProviderError, RemoteCalendar
 
-__all__ = ["FORM_PREFIXES", "LABELS", "NO_PUSH", "PICK", "PICK_START", "SUMMARY", "CalendarPicker"]
+__all__ = ["FORM_PREFIXES", "LABELS", "NO_PUSH", "PICK", "CalendarPicker"]
 
 PICK = "connect:pick:"
-PICK_START = "pick:"  # ``CalendarConnector.start(person, "pick:<account id>")``: the pick form again
-SUMMARY = "calendars"  # ``CalendarConnector.start(person, "calendars")``: what is connected
 FORM_PREFIXES = (PICK, "connect:caldav-pick:")  # the second: forms sent before the picker was shared
 NO_PUSH = "none"
 LABELS = {
@@ -72,7 +71,7 @@ class CalendarPicker:
                 line += f' Say "connect {account.provider}" to reconnect.'
             lines.append(line)
             choices.append(Choice(f"Change {label} ({account.display_name})"[:75], "connect.start",
-                                  f"{PICK_START}{account.id}"))
+                                  f"{PICK_AGAIN}{account.id}"))
         return [Reply("\n".join(lines), choices=(*choices, connect), private=True)]
 
     async def reopen(self, person_id: str, account_id: str) -> list[Reply]:

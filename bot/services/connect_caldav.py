@@ -12,12 +12,13 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.handlers.connect import LIST_CALENDARS, PICK_AGAIN
 from bot.handlers.replies import Field, Form, Reply
 from bot.providers.caldav import ICLOUD_URL, CalDAVProvider
 from bot.providers.ics_feed import IcsFeedProvider, normalize_feed_url
 from bot.providers.urlguard import PrivateAddress, check_public_url
 from bot.scheduling.ports import NeedsReconnect, ProviderError, RemoteCalendar
-from bot.services.calendar_pick import PICK_START, SUMMARY, CalendarPicker
+from bot.services.calendar_pick import CalendarPicker
 from bot.services.calendars import CalendarService
 
 __all__ = ["ICLOUD_STEPS", "PROVIDERS", "ROUTE_KEYS", "CalDAVConnector", "ConnectorRouter", "caldav_router"]
@@ -50,10 +51,10 @@ class CalDAVConnector:
     # --- start ----------------------------------------------------------------------------------------------
 
     async def start(self, person_id: str, provider: str) -> list[Reply]:
-        if provider == SUMMARY:
+        if provider == LIST_CALENDARS:
             return await self._picker.summary(person_id, now=self._calendars.clock())
-        if provider.startswith(PICK_START):
-            return await self._picker.reopen(person_id, provider.removeprefix(PICK_START))
+        if provider.startswith(PICK_AGAIN):
+            return await self._picker.reopen(person_id, provider.removeprefix(PICK_AGAIN))
         kind = _kind(provider)
         if kind is None:
             return [Reply(f"I cannot connect {provider!r} calendars this way; try iCloud, CalDAV or a feed address.")]
@@ -196,7 +197,7 @@ class ConnectorRouter:
     @property
     def available(self) -> frozenset[str]:
         """The provider names that can be connected on this server (Google and Microsoft only when configured)."""
-        return frozenset(k for k in self.routes if "-" not in k and k not in ("pick", "calendars"))
+        return frozenset(k for k in self.routes if "-" not in k and k not in _NOT_PROVIDERS)
 
     async def start(self, person_id: str, provider: str) -> list[Reply]:
         connector = self.routes.get(provider.strip().split(":", 1)[0].lower())
@@ -226,7 +227,8 @@ def caldav_router(
     return router
 
 
-ROUTE_KEYS = ("icloud", "caldav", "ics", "feed", "webcal", "pick", "caldav-pick", "calendars")
+_NOT_PROVIDERS = (PICK_AGAIN.rstrip(":"), LIST_CALENDARS)  # the picker's keys: this connector answers them
+ROUTE_KEYS = ("icloud", "caldav", "ics", "feed", "webcal", "caldav-pick", *_NOT_PROVIDERS)
 
 
 def _kind(provider: str) -> str | None:
