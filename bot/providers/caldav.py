@@ -113,10 +113,6 @@ def _safe_name(booking_id: str) -> str:
     return f"schedbot-{cleaned}.ics"
 
 
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
 def booking_event_ics(draft: EventDraft, *, now: datetime | None = None) -> bytes:
     """The iCalendar text of a booking event (times in UTC; no attendees, so no server sends invitations)."""
     import icalendar
@@ -708,7 +704,3 @@ def _resource(external_id: str) -> str:
     """The resource URL of an event id (an instance id is ``<resource URL>@<start>``)."""
     match = _INSTANCE.fullmatch(external_id)
     return match.group(1) if match else external_id
-
-
-def _xml_escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
